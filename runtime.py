@@ -1,0 +1,106 @@
+"""Where the run executes: device choice, seeding, and torch.distributed under torchrun.
+
+A plain `python script.py` is a world of one; under `torchrun --nproc_per_node=N` every process
+reads RANK/WORLD_SIZE/LOCAL_RANK from the environment and joins one process group (NCCL on CUDA,
+gloo on CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    def describe(self) -> str:
+        name = str(self.device)
+        if self.device.type == "cuda":
+            name += f" ({torch.cuda.get_device_name(self.device)})"
+        elif self.device.type == "cpu":
+            name += f" ({torch.get_num_threads()} threads)"
+        return f"device {name}, world size {self.world_size}"
+
+
+def pick_device(requested: str, local_rank: int = 0) -> torch.device:
+    """'auto' means CUDA, then Apple MPS, then CPU; an explicit choice that is absent is an error."""
+    if requested not in DEVICES:
+        raise ValueError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if requested == "cuda" and not cuda:
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    if requested == "mps" and not mps:
+        raise ValueError("--device mps was asked for, but Apple MPS is not available here")
+    if requested == "cuda" or (requested == "auto" and cuda):
+        return torch.device("cuda", local_rank)
+    if requested == "mps" or (requested == "auto" and mps):
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def start(requested_device: str) -> Runtime:
+    """Pick the device and, under torchrun, join the process group."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(requested_device, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    if world_size == 1:
+        return Runtime(device)
+    if device.type == "mps":
+        raise ValueError("distributed training on MPS is not supported by PyTorch; use --device cpu")
+    if device.type == "cuda":
+        dist.init_process_group(backend="nccl", device_id=device)
+    else:
+        dist.init_process_group(backend="gloo")
+    return Runtime(device, dist.get_rank(), dist.get_world_size())
+
+
+def stop(runtime: Runtime) -> None:
+    if runtime.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed every RNG a run touches: Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def all_reduce_sum(tensor: torch.Tensor, runtime: Runtime) -> torch.Tensor:
+    if runtime.distributed:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def barrier(runtime: Runtime) -> None:
+    if runtime.distributed:
+        dist.barrier()
+
+
+def broadcast_buffers(module: torch.nn.Module, runtime: Runtime) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics)."""
+    if runtime.distributed:
+        for buffer in module.buffers():
+            dist.broadcast(buffer, src=0)

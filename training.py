@@ -1,0 +1,313 @@
+"""The one training loop both models share: epochs, validation, schedules, early stopping,
+gradient clipping, per-epoch checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM.
+
+The basic model is this loop with augmentation, clipping and early stopping switched off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+import augment
+import storage
+from config import TrainConfig, differences
+from mnist_data import normalize
+from runtime import Runtime, all_reduce_sum, broadcast_buffers
+
+
+@dataclass
+class Split:
+    """Images as float (N, 1, 28, 28) in [0, 1] and int64 labels, on the training device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class EarlyStopping:
+    """Best validation accuracy so far (validation loss breaks ties) and how long ago it was."""
+
+    patience: int
+    best_accuracy: float = -1.0
+    best_loss: float = float("inf")
+    best_epoch: int = 0
+    epochs_without_improvement: int = 0
+
+    def update(self, epoch: int, accuracy: float, loss: float) -> bool:
+        """Record an epoch's validation result; True when it is the best so far."""
+        improved = accuracy > self.best_accuracy or (accuracy == self.best_accuracy and loss < self.best_loss)
+        if improved:
+            self.best_accuracy, self.best_loss, self.best_epoch = accuracy, loss, epoch
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        return 0 < self.patience <= self.epochs_without_improvement
+
+
+@dataclass
+class FitResult:
+    history: list[dict]
+    epoch_seconds: list[float]
+    best_epoch: int
+    stopped_early: bool
+
+
+class TrainingInterrupted(Exception):
+    """Raised when SIGINT/SIGTERM arrives; the last completed epoch's checkpoint is on disk."""
+
+    def __init__(self, signal_number: int, completed_epochs: int, checkpoint: Path):
+        self.signal_number = signal_number
+        self.completed_epochs = completed_epochs
+        self.checkpoint = checkpoint
+        super().__init__(f"{signal.Signals(signal_number).name} received after {completed_epochs} "
+                         "completed epoch(s)")
+
+
+def derived_seed(*keys: int) -> int:
+    """An independent 32-bit seed for each (seed, epoch, ...) so that any epoch can be replayed
+    on its own: a resumed run draws exactly what the uninterrupted one drew."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+def autocast(device: torch.device):
+    # bf16 keeps fp32's range, so no loss scaling is needed; on CPU/MPS stay in fp32.
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Float32 logits for float images in [0, 1]; the model's own device and eval mode."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = normalize(images[start:start + batch_size]).contiguous(memory_format=torch.channels_last)
+        with autocast(batch.device):
+            outputs.append(model(batch).float())
+    model.train(was_training)
+    return torch.cat(outputs) if outputs else torch.empty(0, 10, device=images.device)
+
+
+def evaluate(model: nn.Module, split: Split, batch_size: int, runtime: Runtime) -> tuple[float, float]:
+    """(mean loss, accuracy) over `split`; under DDP each rank scores its shard and the sums are reduced."""
+    shard = slice(runtime.rank, None, runtime.world_size)
+    logits = predict_logits(model, split.images[shard], batch_size)
+    labels = split.labels[shard]
+    totals = torch.stack([
+        F.cross_entropy(logits, labels, reduction="sum"),
+        (logits.argmax(1) == labels).sum().float(),
+        torch.tensor(float(len(labels)), device=logits.device),
+    ])
+    loss_sum, correct, count = all_reduce_sum(totals, runtime).tolist()
+    return loss_sum / count, correct / count
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    optimizer_class = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    return optimizer_class(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """The schedule and whether it steps per batch (True) or per epoch on the validation loss."""
+    total_steps = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps,
+                                                   pct_start=0.25), True
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps), True
+    if config.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=config.plateau_factor,
+                                                          patience=config.plateau_patience), False
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0), True
+
+
+def augment_batch(images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    images = augment.random_affine(images, config.rotation, config.translate, config.scale, config.shear)
+    if config.erase > 0:
+        images = augment.random_erasing(images, config.erase)
+    return images
+
+
+class _StopRequests:
+    """Turns SIGINT/SIGTERM into a flag checked between steps, so a step is never cut in half."""
+
+    def __init__(self):
+        self.signal_number = 0
+
+    def __enter__(self):
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signal_number, frame):
+        self.signal_number = signal_number
+
+    def agreed(self, runtime: Runtime, device: torch.device) -> int:
+        """The signal, if any rank got one: every rank must stop at the same step or DDP hangs."""
+        if not runtime.distributed:
+            return self.signal_number
+        flag = torch.tensor([self.signal_number], device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return int(flag.item())
+
+
+def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: TrainConfig,
+        runtime: Runtime, checkpoint_path: Path) -> FitResult:
+    """Train `model` in place; return the per-epoch history. Resumes from `checkpoint_path` when
+    `config.resume`, and writes it after every epoch (on the main process)."""
+    device = runtime.device
+    per_rank_batch = config.batch_size // runtime.world_size
+    if per_rank_batch < 1 or config.batch_size % runtime.world_size:
+        raise ValueError(f"--batch-size {config.batch_size} must be a multiple of the world size {runtime.world_size}")
+    # Every rank must take the same number of steps: use whole shards only.
+    shard_size = len(train) // runtime.world_size
+    steps_per_epoch = max(1, -(-shard_size // per_rank_batch))
+    optimizer = make_optimizer(model, config)
+    scheduler, steps_per_batch = make_scheduler(optimizer, config, steps_per_epoch)
+    stopper = EarlyStopping(config.early_stop)
+    history: list[dict] = []
+    epoch_seconds: list[float] = []
+    best_weights: dict[str, torch.Tensor] | None = None
+    start_epoch = 0
+
+    if config.resume:
+        state = storage.load_training_state(checkpoint_path)
+        if state.get("architecture") != architecture:
+            raise storage.CheckpointError(f"{checkpoint_path}: a checkpoint of {state.get('architecture')!r}, "
+                                          f"not {architecture!r}")
+        changed = differences(state["config"], config)
+        if changed:
+            raise storage.CheckpointError(f"{checkpoint_path}: --resume needs the settings of the interrupted "
+                                          "run; these differ: " + "; ".join(changed))
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        stopper = EarlyStopping(**state["early_stopping"])
+        history, epoch_seconds = state["history"], state["epoch_seconds"]
+        best_weights = state["best_weights"]
+        start_epoch = state["epoch"]
+        if runtime.is_main:
+            print(f"resuming from {checkpoint_path} after epoch {start_epoch}")
+
+    trainable = model
+    if config.compile:
+        trainable = torch.compile(trainable)
+    if runtime.distributed:
+        trainable = DistributedDataParallel(trainable, device_ids=[device.index] if device.type == "cuda" else None)
+
+    with _StopRequests() as stop_requests:
+        for epoch in range(start_epoch, config.epochs):
+            if stopper.should_stop:
+                break
+            started = time.perf_counter()
+            train_loss, train_accuracy, grad_norms = _train_one_epoch(
+                trainable, model, optimizer, scheduler if steps_per_batch else None, train, config, runtime,
+                epoch, per_rank_batch, steps_per_epoch, stop_requests, checkpoint_path)
+            # BatchNorm statistics are updated locally on each rank; evaluate and save rank 0's.
+            broadcast_buffers(model, runtime)
+            val_loss, val_accuracy = evaluate(model, val, config.eval_batch_size, runtime)
+            if not steps_per_batch:
+                scheduler.step(val_loss)
+            if stopper.update(epoch + 1, val_accuracy, val_loss) and config.early_stop:
+                best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            epoch_seconds.append(time.perf_counter() - started)
+            history.append({
+                "epoch": epoch + 1,
+                "train_loss": train_loss, "train_accuracy": train_accuracy,
+                "val_loss": val_loss, "val_accuracy": val_accuracy,
+                "lr": optimizer.param_groups[0]["lr"],
+                **grad_norms,
+            })
+            if runtime.is_main:
+                _print_epoch(history[-1], config.epochs, epoch_seconds[-1])
+                storage.save_training_state(checkpoint_path, {
+                    "architecture": architecture, "config": dataclasses.asdict(config), "epoch": epoch + 1,
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "early_stopping": dataclasses.asdict(stopper),
+                    "best_weights": best_weights, "history": history, "epoch_seconds": epoch_seconds,
+                })
+
+    stopped_early = stopper.should_stop and len(history) < config.epochs
+    if config.early_stop and best_weights is not None:
+        model.load_state_dict(best_weights)
+        if runtime.is_main and stopper.best_epoch != len(history):
+            print(f"restored the weights of epoch {stopper.best_epoch} (best validation accuracy "
+                  f"{stopper.best_accuracy:.2%})")
+    return FitResult(history, epoch_seconds, stopper.best_epoch, stopped_early)
+
+
+def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, config: TrainConfig,
+                     runtime: Runtime, epoch: int, per_rank_batch: int, steps_per_epoch: int,
+                     stop_requests: _StopRequests, checkpoint_path: Path) -> tuple[float, float, dict]:
+    device = runtime.device
+    # The order is shared by all ranks (each takes its own shard of it); augmentation and dropout
+    # draw from a per-rank stream so that shards do not repeat each other's randomness.
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(derived_seed(config.seed, epoch)))
+    shard = order[runtime.rank::runtime.world_size][:len(train) // runtime.world_size].to(device)
+    torch.manual_seed(derived_seed(config.seed, epoch, runtime.rank, 1))
+
+    model.train()
+    totals = torch.zeros(3, device=device)  # loss sum, correct, count
+    norms = []
+    bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
+               disable=None if runtime.is_main else True, mininterval=0.5)
+    for step in bar:
+        if stop_requests.agreed(runtime, device):
+            raise TrainingInterrupted(stop_requests.signal_number or signal.SIGTERM, epoch, checkpoint_path)
+        index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
+        images, labels = train.images[index], train.labels[index]
+        if config.augment:
+            images = augment_batch(images, config)
+        images = normalize(images).contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = trainable(images)
+            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            norms.append(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
+        optimizer.step()
+        if step_scheduler is not None:
+            step_scheduler.step()
+        totals += torch.stack([loss.detach() * len(labels), (logits.argmax(1) == labels).sum(),
+                               torch.tensor(len(labels), device=device)])
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+    loss_sum, correct, count = all_reduce_sum(totals, runtime).tolist()
+    grad_norms = {}
+    if norms:
+        stacked = torch.stack(norms)
+        grad_norms = {"grad_norm_mean": stacked.mean().item(), "grad_norm_max": stacked.max().item()}
+    return loss_sum / count, correct / count, grad_norms
+
+
+def _print_epoch(entry: dict, epochs: int, seconds: float) -> None:
+    line = (f"epoch {entry['epoch']:>2}/{epochs}  train loss {entry['train_loss']:.4f} acc {entry['train_accuracy']:.2%}"
+            f"  val loss {entry['val_loss']:.4f} acc {entry['val_accuracy']:.2%}  lr {entry['lr']:.2e}")
+    if "grad_norm_mean" in entry:
+        line += f"  grad norm {entry['grad_norm_mean']:.2f} (max {entry['grad_norm_max']:.2f})"
+    print(line + f"  {seconds:.1f}s", flush=True)
