@@ -17,7 +17,7 @@ from experiment import main
 
 ARCHITECTURE = "basic_cnn"
 
-DEFAULTS = dataclasses.replace(TrainConfig(), epochs=4, batch_size=128, lr=3e-3, schedule="onecycle",
+DEFAULTS = dataclasses.replace(TrainConfig(), epochs=3, batch_size=128, lr=3e-3, schedule="onecycle",
                                output_dir="output_basic")
 
 

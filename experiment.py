@@ -24,6 +24,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 import visualize
 from config import TrainConfig, parse_config
+from numpy_model import layer_spec
 from mnist_data import MEAN, STD, DataError, load_mnist, split_train_val, to_float
 from runtime import Runtime, barrier, seed_everything, start, stop
 from storage import CheckpointError, save_weights, write_json
@@ -75,7 +76,8 @@ def _run(architecture: str, build_model, config: TrainConfig, runtime: Runtime, 
         print(f"{architecture}: {parameters:,} parameters\n{runtime.describe()}\nconfig:\n{config.describe()}",
               flush=True)
 
-    data = load_mnist(config.data_dir or None)
+    # An explicit --data-dir must already hold the files; only the default folder is downloaded into.
+    data = load_mnist(config.data_dir or None, download=not config.data_dir)
     train_index, val_index = split_train_val(len(data.train_labels), config.val_size, config.seed)
     if config.limit:
         train_index = train_index[:config.limit]
@@ -104,8 +106,9 @@ def _run(architecture: str, build_model, config: TrainConfig, runtime: Runtime, 
         "per_epoch_s": [round(s, 2) for s in result.epoch_seconds],
         "total_s": round(time.perf_counter() - started, 2),
     }
-    save_weights(output_dir / "model.safetensors", model.state_dict(), {
-        "architecture": architecture, "mean": MEAN, "std": STD, "parameters": parameters,
+    save_weights(output_dir / "model.safetensors", {k: v.cpu().numpy() for k, v in model.state_dict().items()}, {
+        "architecture": architecture, "layers": layer_spec(model), "mean": MEAN, "std": STD,
+        "parameters": parameters,
         "test_accuracy": metrics["test"]["accuracy"], "config": dataclasses.asdict(config),
     })
     write_json(output_dir / "metrics.json", metrics)

@@ -21,10 +21,11 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 import augment
-import storage
+import checkpoint
 from config import TrainConfig, differences
 from mnist_data import normalize
 from runtime import Runtime, all_reduce_sum, broadcast_buffers
+from storage import CheckpointError
 
 
 @dataclass
@@ -195,13 +196,13 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     start_epoch = 0
 
     if config.resume:
-        state = storage.load_training_state(checkpoint_path)
+        state = checkpoint.load_training_state(checkpoint_path)
         if state.get("architecture") != architecture:
-            raise storage.CheckpointError(f"{checkpoint_path}: a checkpoint of {state.get('architecture')!r}, "
+            raise CheckpointError(f"{checkpoint_path}: a checkpoint of {state.get('architecture')!r}, "
                                           f"not {architecture!r}")
         changed = differences(state["config"], config)
         if changed:
-            raise storage.CheckpointError(f"{checkpoint_path}: --resume needs the settings of the interrupted "
+            raise CheckpointError(f"{checkpoint_path}: --resume needs the settings of the interrupted "
                                           "run; these differ: " + "; ".join(changed))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -244,7 +245,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
             })
             if runtime.is_main:
                 _print_epoch(history[-1], config.epochs, epoch_seconds[-1])
-                storage.save_training_state(checkpoint_path, {
+                checkpoint.save_training_state(checkpoint_path, {
                     "architecture": architecture, "config": dataclasses.asdict(config), "epoch": epoch + 1,
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "early_stopping": dataclasses.asdict(stopper),
@@ -276,8 +277,9 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
     bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=None if runtime.is_main else True, mininterval=0.5)
     for step in bar:
-        if stop_requests.agreed(runtime, device):
-            raise TrainingInterrupted(stop_requests.signal_number or signal.SIGTERM, epoch, checkpoint_path)
+        received = stop_requests.agreed(runtime, device)
+        if received:
+            raise TrainingInterrupted(received, epoch, checkpoint_path)
         index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
         images, labels = train.images[index], train.labels[index]
         if config.augment:

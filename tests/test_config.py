@@ -1,0 +1,63 @@
+import dataclasses
+
+import pytest
+
+import basic_cnn
+import experiment
+from config import TrainConfig, differences, parse_config
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "-1"], "--epochs must be at least 1"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--lr", "0"], "--lr must be positive"),
+    (["--device", "tpu"], "invalid choice: 'tpu'"),
+    (["--schedule", "exponential"], "invalid choice: 'exponential'"),
+    (["--label-smoothing", "1.5"], "--label-smoothing must be in"),
+    (["--erase", "2"], "--erase is a probability"),
+    (["--val-size", "60000"], "--val-size must leave training images"),
+    (["--limit", "-5"], "--limit must not be negative"),
+    (["--epochs", "three"], "invalid int value: 'three'"),
+    (["--data-dir", "/no/such/folder"], "--data-dir /no/such/folder: no such folder"),
+])
+def test_nonsense_flags_are_refused_with_a_clear_message(flags, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_config(basic_cnn.DEFAULTS, "", flags)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_output_dir_that_cannot_be_written(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit):
+        parse_config(basic_cnn.DEFAULTS, "", ["--output-dir", str(blocker / "out")])
+    assert f"--output-dir {blocker / 'out'}: not writable" in capsys.readouterr().err
+
+
+def test_every_field_is_a_flag_with_help(capsys):
+    with pytest.raises(SystemExit):
+        parse_config(basic_cnn.DEFAULTS, "the basic model", ["--help"])
+    text = capsys.readouterr().out
+    for field in dataclasses.fields(TrainConfig):
+        assert "--" + field.name.replace("_", "-") in text
+    assert "--no-augment" in text and "the basic model" in text
+
+
+def test_flags_override_the_script_defaults():
+    config = parse_config(basic_cnn.DEFAULTS, "", ["--epochs", "7", "--augment", "--seed", "3"])
+    assert (config.epochs, config.augment, config.seed) == (7, True, 3)
+    assert config.output_dir == "output_basic"
+
+
+def test_a_data_dir_without_the_files_is_a_clear_error(tmp_path, capsys):
+    status = experiment.main(basic_cnn.ARCHITECTURE, basic_cnn.BasicCNN, basic_cnn.DEFAULTS, "",
+                             ["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+    assert status == 2
+    assert f"{tmp_path}: train-images-idx3-ubyte[.gz] is missing" in capsys.readouterr().err
+
+
+def test_resume_refuses_changed_settings():
+    saved = dataclasses.asdict(TrainConfig())
+    changed = dataclasses.replace(TrainConfig(), lr=0.5, device="cpu", resume=True)
+    assert differences(saved, changed) == ["lr: checkpoint 0.003, now 0.5"]

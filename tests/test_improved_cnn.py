@@ -1,0 +1,45 @@
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+import experiment
+import improved_cnn
+from improved_cnn import ImprovedCNN
+
+
+def test_three_conv_blocks_with_batch_norm_and_dropout():
+    model = ImprovedCNN()
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(convs) == 3 and len(norms) == 3
+    assert any(isinstance(m, nn.Dropout) for m in model.modules())
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
+    assert experiment.count_parameters(model) < 200_000
+
+
+def test_kaiming_initialisation():
+    torch.manual_seed(0)
+    conv = ImprovedCNN().features[4]  # the second conv: 16 -> 32 channels, 5x5
+    fan_in = 16 * 5 * 5
+    assert conv.weight.std().item() == pytest.approx((2 / fan_in) ** 0.5, rel=0.1)
+
+
+def test_defaults_switch_every_technique_on():
+    d = improved_cnn.DEFAULTS
+    assert d.augment and d.erase > 0 and d.grad_clip > 0 and d.early_stop > 0 and d.label_smoothing > 0
+    assert d.optimizer == "adamw" and d.weight_decay > 0 and d.schedule in ("onecycle", "plateau")
+    assert d.output_dir == "output_improved"
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "plateau"])
+def test_tiny_run_with_every_technique(mnist, tmp_path, schedule):
+    status = experiment.main(improved_cnn.ARCHITECTURE, ImprovedCNN, improved_cnn.DEFAULTS, "",
+                             ["--limit", "1000", "--epochs", "2", "--schedule", schedule,
+                              "--output-dir", str(tmp_path)])
+    assert status == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["architecture"] == "improved_cnn" and metrics["epochs_run"] == 2
+    assert "grad_norm_max" in metrics["history"][0]
+    assert (tmp_path / "test_results" / "misclassified_examples.png").is_file()

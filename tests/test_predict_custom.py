@@ -1,0 +1,183 @@
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import predict_custom
+from conftest import REPO_DIR
+from numpy_model import load_numpy_model
+from photo_like import write_photos
+from predict_custom import ImageError, classify, ink_map, read_image, to_mnist
+
+BASIC_MODEL = REPO_DIR / "output_basic" / "model.safetensors"
+
+
+def paper_with_digit(digit: np.ndarray, size=(300, 400), at=(40, 200), scale=6, paper=0.9, ink=0.15):
+    """A dark-ink digit (from a white-on-black 28x28) on light paper, as float [0, 1]."""
+    big = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)) / 255
+    page = np.full(size, paper, np.float32)
+    top, left = at
+    page[top:top + 28 * scale, left:left + 28 * scale] -= (paper - ink) * np.clip(big, 0, 1)
+    return page
+
+
+def centre_of_mass(image):
+    total = image.sum()
+    return ((image.sum(1) * np.arange(28)).sum() / total, (image.sum(0) * np.arange(28)).sum() / total)
+
+
+def box(image, level=0.1):
+    rows, cols = np.flatnonzero((image > level).any(1)), np.flatnonzero((image > level).any(0))
+    return rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_numpy_model(BASIC_MODEL)
+
+
+def test_polarity_dark_on_light_and_light_on_dark_agree(mnist):
+    digit = mnist.test_images[0].numpy()
+    on_paper = to_mnist(paper_with_digit(digit))
+    on_slate = to_mnist(1 - paper_with_digit(digit))
+    assert np.abs(on_paper - on_slate).max() < 0.05
+    assert on_paper[0, 0] == 0 and on_paper.max() == pytest.approx(1, abs=0.05)
+
+
+def test_crop_fit_into_20_pixels_and_centre_by_mass(mnist):
+    for index in range(5):
+        out = to_mnist(paper_with_digit(mnist.test_images[index].numpy(), at=(10 + 30 * index, 5)))
+        assert out.shape == (28, 28)
+        assert max(box(out, 0.05)) in (19, 20, 21)
+        com_y, com_x = centre_of_mass(out)
+        assert abs(com_y - 13.5) <= 0.5 and abs(com_x - 13.5) <= 0.5
+
+
+def test_aspect_ratio_is_kept():
+    page = np.ones((400, 400), np.float32)
+    page[50:350, 180:230] = 0  # a 300 x 50 bar: a "1"
+    height, width = box(to_mnist(page), 0.3)
+    assert height == 20 and 3 <= width <= 5
+
+
+def test_uneven_light_is_removed(mnist):
+    page = paper_with_digit(mnist.test_images[1].numpy(), paper=0.85)
+    ys, xs = np.mgrid[0:page.shape[0], 0:page.shape[1]] / 400
+    page = page * (1 - 0.35 * xs) + 0.1 * ys  # a shadow across the page
+    ink = ink_map(page)
+    assert ink[:30].max() == 0 and ink[:, -30:].max() == 0  # paper far from the digit is black
+    assert ink.max() == 1
+
+
+@pytest.mark.parametrize("width", [1, 70], ids=["thin pen", "thick marker"])
+def test_thin_and_thick_strokes_both_survive(width, model):
+    seven, zero = Image.new("L", (600, 600), 235), Image.new("L", (600, 600), 235)
+    ImageDraw.Draw(seven).line([(150, 150), (450, 150), (250, 520)], fill=20, width=width)
+    ImageDraw.Draw(zero).ellipse([200, 80, 420, 520], outline=20, width=width)
+    for page, digit in ((seven, 7), (zero, 0)):
+        out = to_mnist(np.asarray(page, np.float32) / 255)
+        assert out.max() > 0.9 and (out > 0.5).sum() >= 25
+        assert model.probabilities(out[None])[0].argmax() == digit
+
+
+def test_blank_image_has_no_ink(tmp_path):
+    Image.new("RGB", (200, 200), (240, 238, 230)).save(tmp_path / "blank.png")
+    with pytest.raises(ImageError, match="no ink found"):
+        to_mnist(read_image(tmp_path / "blank.png"))
+
+
+def test_formats_modes_transparency_and_exif(mnist, tmp_path, model):
+    digit = mnist.test_images[0].numpy()  # a 7
+    label = int(mnist.test_labels[0])
+    gray = Image.fromarray((paper_with_digit(digit, size=(260, 260), at=(40, 40)) * 255).astype(np.uint8))
+    gray.save(tmp_path / "a.png")
+    gray.convert("RGB").save(tmp_path / "b.jpg", quality=85)
+    gray.save(tmp_path / "c.bmp")
+    gray.save(tmp_path / "d.gif")
+    gray.save(tmp_path / "e.tiff")
+    gray.convert("RGB").save(tmp_path / "f.webp")
+    # Ink only, on a transparent background: must be read as dark ink on white paper.
+    alpha = Image.fromarray(np.asarray(Image.fromarray(digit).resize((260, 260))))
+    Image.merge("RGBA", [Image.new("L", (260, 260), 10)] * 3 + [alpha]).save(tmp_path / "g.png")
+    # Stored sideways, with the EXIF tag that says "rotate 90 degrees clockwise to view".
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    gray.rotate(90, expand=True).save(tmp_path / "h.jpg", exif=exif, quality=90)
+    results, _ = classify(model, predict_custom.collect_images([str(tmp_path)]))
+    assert len(results) == 8
+    assert [(r.file.rsplit("/", 1)[-1], r.prediction) for r in results] == \
+        [(r.file.rsplit("/", 1)[-1], label) for r in results]
+
+
+def test_photo_like_digits_are_read_as_mnist_would(mnist, tmp_path, model):
+    count = 300
+    paths = write_photos(mnist.test_images[:count].numpy(), tmp_path)
+    results, _ = classify(model, paths)
+    correct = sum(r.prediction == int(y) for r, y in zip(results, mnist.test_labels[:count]))
+    assert correct / count >= 0.97
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "predict_custom.py", *map(str, args)], cwd=REPO_DIR,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
+    good = tmp_path / "good.png"
+    Image.fromarray(mnist.test_images[0].numpy()).resize((100, 100)).save(good)
+    (tmp_path / "notes.png").write_text("not an image")
+    Image.new("L", (9000, 9000)).save(tmp_path / "huge.png")  # 81 Mpx: over the 40 Mpx limit
+    Image.new("L", (100, 100), 255).save(tmp_path / "blank.png")
+    result = run_cli(good, tmp_path / "notes.png", tmp_path / "huge.png", tmp_path / "blank.png",
+                     tmp_path / "missing.png", "--model", BASIC_MODEL)
+    assert result.returncode == 1
+    assert f"{good}: 7 (" in result.stdout
+    errors = result.stderr.splitlines()
+    assert any("notes.png: error: not an image" in line for line in errors)
+    assert any("huge.png: error: image too large" in line for line in errors)
+    assert any("blank.png: error: no ink found" in line for line in errors)
+    assert any("missing.png: error: cannot read the image" in line for line in errors)
+
+
+def test_cli_json_top_k_and_plot(mnist, tmp_path):
+    for i in range(3):
+        Image.fromarray(mnist.test_images[i].numpy()).save(tmp_path / f"{i}.png")
+    result = run_cli(tmp_path, "--json", "--model", BASIC_MODEL, "--save-plot", tmp_path / "plot.png")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    assert [r["prediction"] for r in records] == mnist.test_labels[:3].tolist()
+    assert set(records[0]) == {"file", "prediction", "confidence", "probabilities", "error"}
+    assert sum(records[0]["probabilities"]) == pytest.approx(1, abs=1e-4)
+    with Image.open(tmp_path / "plot.png") as plot:
+        assert plot.size[1] > 400
+    lines = run_cli(tmp_path / "0.png", "--top-k", "2", "--model", BASIC_MODEL).stdout
+    assert lines.count("%") == 3  # confidence + two of the top-k
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such model file"),
+    (b"\x00" * 64, "not a readable safetensors"),
+])
+def test_cli_missing_or_wrong_checkpoint(tmp_path, content, message):
+    model = tmp_path / "model.safetensors"
+    if content is not None:
+        model.write_bytes(content)
+    Image.new("L", (50, 50)).save(tmp_path / "x.png")
+    result = run_cli(tmp_path / "x.png", "--model", model)
+    assert result.returncode == 2 and message in result.stderr and str(model) in result.stderr
+
+
+def test_cli_is_fast_and_never_imports_torch(mnist, tmp_path):
+    Image.fromarray(mnist.test_images[0].numpy()).save(tmp_path / "one.png")
+    started = time.perf_counter()
+    result = run_cli(tmp_path / "one.png", "--model", BASIC_MODEL)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0
+    probe = subprocess.run([sys.executable, "-c", "import sys, predict_custom; print('torch' in sys.modules)"],
+                           cwd=REPO_DIR, capture_output=True, text=True)
+    assert probe.stdout.strip() == "False"
+    assert elapsed < 2.0  # about 0.4 s on an idle 2-core machine; generous for a loaded CI box

@@ -1,0 +1,116 @@
+import dataclasses
+import signal
+
+import pytest
+import torch
+
+import training
+from basic_cnn import BasicCNN
+from config import TrainConfig
+from mnist_data import to_float
+from runtime import Runtime
+from training import EarlyStopping, Split, fit, make_optimizer, make_scheduler
+
+CPU = Runtime(torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
+def small_splits(mnist):
+    train = Split(to_float(mnist.train_images[:1024]), mnist.train_labels[:1024])
+    val = Split(to_float(mnist.train_images[-500:]), mnist.train_labels[-500:])
+    return train, val
+
+
+def small_config(**changes) -> TrainConfig:
+    settings = dict(epochs=3, batch_size=64, lr=3e-3, val_size=500) | changes
+    return dataclasses.replace(TrainConfig(), **settings)
+
+
+def train_small(small_splits, tmp_path, **changes):
+    torch.manual_seed(0)
+    model = BasicCNN().to(memory_format=torch.channels_last)
+    result = fit(model, "basic_cnn", *small_splits, small_config(**changes), CPU, tmp_path / "checkpoint.pt")
+    return model, result
+
+
+def test_a_few_epochs_make_the_loss_fall(small_splits, tmp_path):
+    _, result = train_small(small_splits, tmp_path)
+    losses = [entry["train_loss"] for entry in result.history]
+    assert losses[-1] < losses[0] * 0.6
+    assert result.history[-1]["val_accuracy"] > 0.8
+    assert (tmp_path / "checkpoint.pt").is_file()
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_per_step_schedules_change_the_learning_rate(schedule):
+    model = torch.nn.Linear(2, 2)
+    config = small_config(schedule=schedule)
+    optimizer = make_optimizer(model, config)
+    scheduler, per_step = make_scheduler(optimizer, config, steps_per_epoch=10)
+    rates = []
+    for _ in range(30):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert per_step and max(rates) == pytest.approx(config.lr, rel=0.05) and rates[-1] < config.lr / 100
+
+
+def test_plateau_schedule_cuts_the_rate_when_validation_loss_stalls():
+    model = torch.nn.Linear(2, 2)
+    config = small_config(schedule="plateau", plateau_patience=1, plateau_factor=0.3)
+    optimizer = make_optimizer(model, config)
+    scheduler, per_step = make_scheduler(optimizer, config, steps_per_epoch=10)
+    for val_loss in (1.0, 0.5, 0.6, 0.6):
+        scheduler.step(val_loss)
+    assert not per_step and optimizer.param_groups[0]["lr"] == pytest.approx(config.lr * 0.3)
+
+
+def test_early_stopping_counts_epochs_without_improvement():
+    stopper = EarlyStopping(patience=2)
+    assert stopper.update(1, 0.90, 0.3) and stopper.update(2, 0.95, 0.2)
+    assert not stopper.update(3, 0.95, 0.25) and not stopper.should_stop
+    assert stopper.update(4, 0.95, 0.15)  # same accuracy, lower loss: better
+    assert not stopper.update(5, 0.94, 0.1) and not stopper.update(6, 0.94, 0.1)
+    assert stopper.should_stop and stopper.best_epoch == 4
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(small_splits, tmp_path, monkeypatch):
+    scripted = iter([(0.5, 0.50), (0.4, 0.70), (0.45, 0.60), (0.45, 0.65), (0.3, 0.99)])
+    weights_seen = []
+
+    def scripted_evaluate(model, split, batch_size, runtime):
+        weights_seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return next(scripted)
+
+    monkeypatch.setattr(training, "evaluate", scripted_evaluate)
+    model, result = train_small(small_splits, tmp_path, epochs=5, early_stop=2)
+    assert len(result.history) == 4 and result.stopped_early and result.best_epoch == 2
+    best = weights_seen[1]
+    assert all(torch.equal(value, best[key]) for key, value in model.state_dict().items())
+    assert not torch.equal(weights_seen[3]["classifier.4.weight"], best["classifier.4.weight"])
+
+
+def test_gradient_clipping_bounds_the_norm_and_logs_it(small_splits, tmp_path, monkeypatch):
+    norms_at_step = []
+
+    def recording_optimizer(model, config):
+        optimizer = make_optimizer(model, config)
+        grads = lambda: [p.grad for p in model.parameters() if p.grad is not None]  # noqa: E731
+        optimizer.register_step_pre_hook(
+            lambda *_: norms_at_step.append(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads()])).item()))
+        return optimizer
+
+    monkeypatch.setattr(training, "make_optimizer", recording_optimizer)
+    _, result = train_small(small_splits, tmp_path, epochs=1, grad_clip=0.05)
+    assert max(norms_at_step) <= 0.05 * 1.001
+    assert result.history[0]["grad_norm_max"] > 0.05  # unclipped norms were larger: clipping acted
+
+
+def test_interrupt_flag_stops_between_steps(small_splits, tmp_path, monkeypatch):
+    calls = iter(range(10_000))
+    monkeypatch.setattr(training._StopRequests, "agreed",
+                        lambda self, runtime, device: signal.SIGINT if next(calls) == 20 else 0)
+    with pytest.raises(training.TrainingInterrupted, match="SIGINT received after 1 completed epoch") as info:
+        train_small(small_splits, tmp_path)
+    assert info.value.completed_epochs == 1 and (tmp_path / "checkpoint.pt").is_file()
