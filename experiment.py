@@ -26,7 +26,7 @@ import visualize
 from config import TrainConfig, parse_config
 from numpy_model import layer_spec
 from mnist_data import MEAN, STD, DataError, load_mnist, split_train_val, to_float
-from runtime import Runtime, barrier, seed_everything, start, stop
+from runtime import Runtime, barrier, replicas_identical, seed_everything, start, stop
 from storage import CheckpointError, save_weights, write_json
 from training import FitResult, Split, TrainingInterrupted, fit, predict_logits
 
@@ -94,6 +94,11 @@ def _run(architecture: str, build_model, config: TrainConfig, runtime: Runtime, 
     fit_started = time.perf_counter()
     result = fit(model, architecture, train, val, config, runtime, output_dir / "checkpoint.pt")
     training_seconds = time.perf_counter() - fit_started
+    identical = replicas_identical(model, runtime)
+    if runtime.distributed and runtime.is_main:
+        print(f"weights identical on all {runtime.world_size} ranks: {identical}")
+    if not identical:
+        raise RuntimeError("DDP replicas diverged: the ranks hold different weights")
     barrier(runtime)
     if not runtime.is_main:
         return None

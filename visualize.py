@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display needed (CI, servers)
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
@@ -47,6 +48,7 @@ def plot_training_curves(history: Sequence[dict], path: str | Path, title: str,
         for ax in (loss_ax, acc_ax, lr_ax):
             ax.axvline(best_epoch, color="gray", linestyle="--", label=label)
     for ax in (loss_ax, acc_ax, lr_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     figure.suptitle(title)
