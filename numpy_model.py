@@ -34,7 +34,7 @@ def layer_spec(model) -> list[dict]:
         elif kind == "MaxPool2d":
             if module.kernel_size not in (2, (2, 2)) or module.stride not in (2, (2, 2)):
                 raise ValueError(f"{name}: only 2x2 max-pooling is supported")
-            spec.append({"op": "maxpool2"})
+            spec.append({"op": "maxpool2", "ceil": module.ceil_mode})
         elif kind in ("ReLU", "Flatten", "Linear"):
             spec.append({"op": kind.lower(), "name": name})
         elif kind not in ("Dropout", "Dropout2d", "Identity"):  # identities at inference
@@ -98,6 +98,8 @@ def _batchnorm(x, layer, arrays):
 
 
 def _maxpool2(x, layer, arrays):
+    if layer["ceil"]:  # an odd last row/column becomes a window of its own
+        x = np.pad(x, ((0, 0), (0, 0), (0, x.shape[2] % 2), (0, x.shape[3] % 2)), constant_values=-np.inf)
     n, c, h, w = x.shape
     return x[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
 
