@@ -32,15 +32,16 @@ def save_figure(figure: plt.Figure, path: str | Path) -> Path:
 
 def plot_training_curves(history: Sequence[dict], path: str | Path, title: str,
                          best_epoch: int | None = None, stopped_early: bool = False) -> Path:
-    """Loss, accuracy and learning rate per epoch; the kept (best) epoch marked."""
+    """Loss, error rate and learning rate per epoch; the kept (best) epoch marked."""
     epochs = [entry["epoch"] for entry in history]
     figure, (loss_ax, acc_ax, lr_ax) = plt.subplots(1, 3, figsize=(15, 4.2))
     loss_ax.plot(epochs, [e["train_loss"] for e in history], "o-", label="train")
     loss_ax.plot(epochs, [e["val_loss"] for e in history], "o-", label="validation")
     loss_ax.set(title="Loss (cross-entropy)", xlabel="epoch", ylabel="loss", yscale="log")
-    acc_ax.plot(epochs, [100 * e["train_accuracy"] for e in history], "o-", label="train")
-    acc_ax.plot(epochs, [100 * e["val_accuracy"] for e in history], "o-", label="validation")
-    acc_ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy (%)")
+    # Error rate on a log scale: the difference between 99.2% and 99.6% accuracy is a factor of 2.
+    acc_ax.plot(epochs, [100 * (1 - e["train_accuracy"]) for e in history], "o-", label="train")
+    acc_ax.plot(epochs, [100 * (1 - e["val_accuracy"]) for e in history], "o-", label="validation")
+    acc_ax.set(title="Error rate (100% - accuracy)", xlabel="epoch", ylabel="error (%)", yscale="log")
     lr_ax.plot(epochs, [e["lr"] for e in history], "o-", color="tab:purple")
     lr_ax.set(title="Learning rate (end of epoch)", xlabel="epoch", ylabel="learning rate", yscale="log")
     if best_epoch:
