@@ -25,7 +25,7 @@ ROWS = (
     ("test loss", lambda m: f"{m['test']['loss']:.4f}"),
     ("parameters", lambda m: f"{m['parameters']:,}"),
     ("training time", lambda m: f"{m['timing']['training_s']:.1f} s"),
-    ("total time (data load to outputs)", lambda m: f"{m['timing']['total_s']:.1f} s"),
+    ("total time (data load, training, test)", lambda m: f"{m['timing']['total_s']:.1f} s"),
     ("epochs run", lambda m: f"{m['epochs_run']} of {m['config']['epochs']}"
                              + (" (early stop)" if m["stopped_early"] else "")),
     ("time per epoch", lambda m: f"{sum(m['timing']['per_epoch_s']) / len(m['timing']['per_epoch_s']):.1f} s"),
