@@ -46,7 +46,7 @@ class TrainConfig:
     erase: float = _option(0.0, "augmentation: probability of erasing a random rectangle")
     # Guards.
     grad_clip: float = _option(0.0, "clip the global gradient norm to this value (0: off)")
-    early_stop: int = _option(0, "stop after this many epochs without a better validation accuracy, "
+    early_stop: int = _option(0, "stop after this many epochs without a lower validation loss, "
                               "and keep the best epoch's weights (0: off)")
     val_size: int = _option(5000, "training images held out for validation (from the 60,000)")
     # Run.

@@ -41,23 +41,24 @@ class Split:
 
 @dataclass
 class EarlyStopping:
-    """Best validation accuracy so far (validation loss breaks ties) and how long ago it was."""
+    """Lowest validation loss so far and how long ago it was. The loss, not the accuracy: on
+    5,000 images accuracy moves in steps of one image, and a one-image fluke in a high learning
+    rate epoch would otherwise be "restored" over the annealed final weights."""
 
     patience: int
-    best_accuracy: float = -1.0
     best_loss: float = float("inf")
+    best_accuracy: float = 0.0
     best_epoch: int = 0
     epochs_without_improvement: int = 0
 
     def update(self, epoch: int, accuracy: float, loss: float) -> bool:
         """Record an epoch's validation result; True when it is the best so far."""
-        improved = accuracy > self.best_accuracy or (accuracy == self.best_accuracy and loss < self.best_loss)
-        if improved:
-            self.best_accuracy, self.best_loss, self.best_epoch = accuracy, loss, epoch
+        if loss < self.best_loss:
+            self.best_loss, self.best_accuracy, self.best_epoch = loss, accuracy, epoch
             self.epochs_without_improvement = 0
-        else:
-            self.epochs_without_improvement += 1
-        return improved
+            return True
+        self.epochs_without_improvement += 1
+        return False
 
     @property
     def should_stop(self) -> bool:
@@ -256,8 +257,8 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     if config.early_stop and best_weights is not None:
         model.load_state_dict(best_weights)
         if runtime.is_main and stopper.best_epoch != len(history):
-            print(f"restored the weights of epoch {stopper.best_epoch} (best validation accuracy "
-                  f"{stopper.best_accuracy:.2%})")
+            print(f"restored the weights of epoch {stopper.best_epoch} (lowest validation loss "
+                  f"{stopper.best_loss:.4f}, accuracy {stopper.best_accuracy:.2%})")
     return FitResult(history, epoch_seconds, stopper.best_epoch, stopped_early)
 
 

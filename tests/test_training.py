@@ -65,13 +65,13 @@ def test_plateau_schedule_cuts_the_rate_when_validation_loss_stalls():
     assert not per_step and optimizer.param_groups[0]["lr"] == pytest.approx(config.lr * 0.3)
 
 
-def test_early_stopping_counts_epochs_without_improvement():
+def test_early_stopping_counts_epochs_without_a_lower_validation_loss():
     stopper = EarlyStopping(patience=2)
     assert stopper.update(1, 0.90, 0.3) and stopper.update(2, 0.95, 0.2)
-    assert not stopper.update(3, 0.95, 0.25) and not stopper.should_stop
-    assert stopper.update(4, 0.95, 0.15)  # same accuracy, lower loss: better
-    assert not stopper.update(5, 0.94, 0.1) and not stopper.update(6, 0.94, 0.1)
-    assert stopper.should_stop and stopper.best_epoch == 4
+    assert not stopper.update(3, 0.97, 0.25) and not stopper.should_stop  # accuracy alone is not enough
+    assert stopper.update(4, 0.95, 0.15)
+    assert not stopper.update(5, 0.94, 0.15) and not stopper.update(6, 0.99, 0.2)
+    assert stopper.should_stop and (stopper.best_epoch, stopper.best_accuracy) == (4, 0.95)
 
 
 def test_early_stopping_stops_and_restores_the_best_epoch(small_splits, tmp_path, monkeypatch):
