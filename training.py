@@ -189,7 +189,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     shard_size = len(train) // runtime.world_size
     steps_per_epoch = max(1, -(-shard_size // per_rank_batch))
     optimizer = make_optimizer(model, config)
-    scheduler, steps_per_batch = make_scheduler(optimizer, config, steps_per_epoch)
+    scheduler, per_step_schedule = make_scheduler(optimizer, config, steps_per_epoch)
     stopper = EarlyStopping(config.early_stop)
     history: list[dict] = []
     epoch_seconds: list[float] = []
@@ -227,12 +227,12 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
                 break
             started = time.perf_counter()
             train_loss, train_accuracy, grad_norms = _train_one_epoch(
-                trainable, model, optimizer, scheduler if steps_per_batch else None, train, config, runtime,
+                trainable, model, optimizer, scheduler if per_step_schedule else None, train, config, runtime,
                 epoch, per_rank_batch, steps_per_epoch, stop_requests, checkpoint_path)
             # BatchNorm statistics are updated locally on each rank; evaluate and save rank 0's.
             broadcast_buffers(model, runtime)
             val_loss, val_accuracy = evaluate(model, val, config.eval_batch_size, runtime)
-            if not steps_per_batch:
+            if not per_step_schedule:
                 scheduler.step(val_loss)
             if stopper.update(epoch + 1, val_accuracy, val_loss) and config.early_stop:
                 best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
