@@ -29,6 +29,7 @@ ROWS = (
     ("epochs run", lambda m: f"{m['epochs_run']} of {m['config']['epochs']}"
                              + (" (early stop)" if m["stopped_early"] else "")),
     ("time per epoch", lambda m: f"{sum(m['timing']['per_epoch_s']) / len(m['timing']['per_epoch_s']):.1f} s"),
+    ("training throughput", lambda m: f"{m['timing']['train_images_per_s']:,} images/s"),
     ("device", lambda m: m["device"]),
 )
 

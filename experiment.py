@@ -105,10 +105,13 @@ def _run(architecture: str, build_model, config: TrainConfig, runtime: Runtime, 
 
     logits = predict_logits(model, test.images, config.eval_batch_size)
     metrics = _metrics(architecture, model, config, runtime, result, logits, test)
+    metrics["images"] = {"train": len(train), "validation": len(val), "test": len(test)}
     metrics["timing"] = {
         "data_load_s": round(data_seconds, 2),
         "training_s": round(training_seconds, 2),
         "per_epoch_s": [round(s, 2) for s in result.epoch_seconds],
+        # All ranks together; validation included (it is ~3% of an epoch's work).
+        "train_images_per_s": round(len(train) * len(result.history) / sum(result.epoch_seconds)),
         "total_s": round(time.perf_counter() - started, 2),
     }
     save_weights(output_dir / "model.safetensors", {k: v.cpu().numpy() for k, v in model.state_dict().items()}, {
@@ -120,7 +123,8 @@ def _run(architecture: str, build_model, config: TrainConfig, runtime: Runtime, 
     _plot(architecture, metrics, result, test, logits, output_dir)
     test_info = metrics["test"]
     print(f"test accuracy {test_info['accuracy']:.2%} ({test_info['errors']} errors), test loss "
-          f"{test_info['loss']:.4f}; training {training_seconds:.1f}s for {len(result.history)} epochs; "
+          f"{test_info['loss']:.4f}; training {training_seconds:.1f}s for {len(result.history)} epochs "
+          f"({metrics['timing']['train_images_per_s']:,} images/s); "
           f"outputs in {output_dir}/", flush=True)
     return metrics
 
@@ -146,6 +150,7 @@ def _metrics(architecture: str, model: nn.Module, config: TrainConfig, runtime: 
         "confusion_matrix": confusion_matrix(labels, predictions, labels=range(10)).tolist(),
         "epochs_run": len(result.history),
         "best_epoch": result.best_epoch,
+        "kept_epoch": result.kept_epoch,
         "stopped_early": result.stopped_early,
         "history": result.history,
         "device": runtime.describe(),
@@ -163,7 +168,7 @@ def _plot(architecture: str, metrics: dict, result: FitResult, test: Split, logi
     probabilities = torch.softmax(logits, 1).cpu().numpy()
     results_dir = output_dir / "test_results"
     visualize.plot_training_curves(metrics["history"], output_dir / "training_curves.png",
-                                   f"{architecture}: training", result.best_epoch, result.stopped_early)
+                                   f"{architecture}: training", result.kept_epoch, result.stopped_early)
     visualize.plot_confusion_matrix(labels, probabilities.argmax(1), results_dir / "confusion_matrix.png",
                                     f"{architecture}: confusion matrix")
     visualize.plot_predictions(images, labels, probabilities, results_dir / "predictions.png",

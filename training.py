@@ -69,7 +69,8 @@ class EarlyStopping:
 class FitResult:
     history: list[dict]
     epoch_seconds: list[float]
-    best_epoch: int
+    best_epoch: int  # lowest validation loss
+    kept_epoch: int  # whose weights the model holds at the end
     stopped_early: bool
 
 
@@ -253,13 +254,19 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
                     "best_weights": best_weights, "history": history, "epoch_seconds": epoch_seconds,
                 })
 
+    # Only a run that early stopping cut short goes back to its best epoch (Keras's rule too). A run
+    # that finished its schedule has annealed its learning rate, and those final weights are what the
+    # schedule is for: the validation loss creeps up as the annealed model grows more confident, and
+    # restoring on it would trade them for a less accurate high-learning-rate epoch.
     stopped_early = stopper.should_stop and len(history) < config.epochs
-    if config.early_stop and best_weights is not None:
+    kept_epoch = len(history)
+    if stopped_early and best_weights is not None:
         model.load_state_dict(best_weights)
-        if runtime.is_main and stopper.best_epoch != len(history):
-            print(f"restored the weights of epoch {stopper.best_epoch} (lowest validation loss "
+        kept_epoch = stopper.best_epoch
+        if runtime.is_main:
+            print(f"early stop: restored the weights of epoch {kept_epoch} (lowest validation loss "
                   f"{stopper.best_loss:.4f}, accuracy {stopper.best_accuracy:.2%})")
-    return FitResult(history, epoch_seconds, stopper.best_epoch, stopped_early)
+    return FitResult(history, epoch_seconds, stopper.best_epoch, kept_epoch, stopped_early)
 
 
 def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, config: TrainConfig,

@@ -31,8 +31,8 @@ def save_figure(figure: plt.Figure, path: str | Path) -> Path:
 
 
 def plot_training_curves(history: Sequence[dict], path: str | Path, title: str,
-                         best_epoch: int | None = None, stopped_early: bool = False) -> Path:
-    """Loss, error rate and learning rate per epoch; the kept (best) epoch marked."""
+                         kept_epoch: int | None = None, stopped_early: bool = False) -> Path:
+    """Loss, error rate and learning rate per epoch; the epoch whose weights were kept marked."""
     epochs = [entry["epoch"] for entry in history]
     figure, (loss_ax, acc_ax, lr_ax) = plt.subplots(1, 3, figsize=(15, 4.2))
     loss_ax.plot(epochs, [e["train_loss"] for e in history], "o-", label="train")
@@ -44,10 +44,10 @@ def plot_training_curves(history: Sequence[dict], path: str | Path, title: str,
     acc_ax.set(title="Error rate (100% - accuracy)", xlabel="epoch", ylabel="error (%)", yscale="log")
     lr_ax.plot(epochs, [e["lr"] for e in history], "o-", color="tab:purple")
     lr_ax.set(title="Learning rate (end of epoch)", xlabel="epoch", ylabel="learning rate", yscale="log")
-    if best_epoch:
-        label = f"kept: epoch {best_epoch}" + (" (early stop)" if stopped_early else "")
+    if kept_epoch:
+        label = f"kept: epoch {kept_epoch}" + (" (early stop)" if stopped_early else "")
         for ax in (loss_ax, acc_ax, lr_ax):
-            ax.axvline(best_epoch, color="gray", linestyle="--", label=label)
+            ax.axvline(kept_epoch, color="gray", linestyle="--", label=label)
     for ax in (loss_ax, acc_ax, lr_ax):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)

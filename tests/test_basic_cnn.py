@@ -43,7 +43,8 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert set(metrics["per_class"]) == {str(d) for d in range(10)}
     assert {"precision", "recall", "f1-score"} <= set(metrics["per_class"]["3"])
     assert metrics["parameters"] == experiment.count_parameters(basic_cnn.BasicCNN())
-    assert metrics["timing"]["training_s"] > 0
+    assert metrics["timing"]["training_s"] > 0 and metrics["timing"]["train_images_per_s"] > 0
+    assert metrics["images"] == {"train": 1000, "validation": 5000, "test": 10000}
 
 
 def test_saved_weights_reload_to_identical_predictions(tiny_run, mnist):

@@ -7,7 +7,8 @@ from benchmark import summarize
 def fake_metrics(name, errors, seconds, seed=0):
     return {"architecture": name, "parameters": 1000, "device": "device cpu (2 threads), world size 1",
             "test": {"accuracy": 1 - errors / 10000, "errors": errors, "loss": 0.02},
-            "timing": {"training_s": seconds, "total_s": seconds + 5, "per_epoch_s": [seconds / 2] * 2},
+            "timing": {"training_s": seconds, "total_s": seconds + 5, "per_epoch_s": [seconds / 2] * 2,
+                       "train_images_per_s": 2500},
             "epochs_run": 2, "stopped_early": False, "config": {"epochs": 3, "seed": seed}}
 
 
@@ -21,6 +22,7 @@ def test_results_table_and_plot_come_from_the_metrics_files(tmp_path, capsys):
     assert "| test accuracy | 99.22% | 99.59% |" in table
     assert "| test errors (of 10,000) | 78 | 41 |" in table
     assert "| epochs run | 2 of 3 | 2 of 3 |" in table
+    assert "| training throughput | 2,500 images/s | 2,500 images/s |" in table
     assert (tmp_path / "comparison.png").stat().st_size > 10_000
     assert "99.59%" in capsys.readouterr().out
 

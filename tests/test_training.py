@@ -4,12 +4,15 @@ import signal
 import pytest
 import torch
 
+import checkpoint
 import training
 from basic_cnn import BasicCNN
 from config import TrainConfig
+from conftest import REPO_DIR
 from mnist_data import to_float
 from runtime import Runtime
-from training import EarlyStopping, Split, fit, make_optimizer, make_scheduler
+from trained_model import load_trained_model
+from training import EarlyStopping, Split, fit, make_optimizer, make_scheduler, predict_logits
 
 CPU = Runtime(torch.device("cpu"))
 
@@ -84,10 +87,19 @@ def test_early_stopping_stops_and_restores_the_best_epoch(small_splits, tmp_path
 
     monkeypatch.setattr(training, "evaluate", scripted_evaluate)
     model, result = train_small(small_splits, tmp_path, epochs=5, early_stop=2)
-    assert len(result.history) == 4 and result.stopped_early and result.best_epoch == 2
+    assert len(result.history) == 4 and result.stopped_early and result.best_epoch == result.kept_epoch == 2
     best = weights_seen[1]
     assert all(torch.equal(value, best[key]) for key, value in model.state_dict().items())
     assert not torch.equal(weights_seen[3]["classifier.4.weight"], best["classifier.4.weight"])
+
+
+def test_a_run_that_finishes_its_schedule_keeps_its_final_weights(small_splits, tmp_path, monkeypatch):
+    scripted = iter([(0.5, 0.50), (0.4, 0.70), (0.45, 0.60)])
+    monkeypatch.setattr(training, "evaluate", lambda *args: next(scripted))
+    model, result = train_small(small_splits, tmp_path, epochs=3, early_stop=2)
+    assert not result.stopped_early and result.best_epoch == 2 and result.kept_epoch == 3
+    final = checkpoint.load_training_state(tmp_path / "checkpoint.pt")["model"]
+    assert all(torch.equal(value, final[key]) for key, value in model.state_dict().items())
 
 
 def test_gradient_clipping_bounds_the_norm_and_logs_it(small_splits, tmp_path, monkeypatch):
@@ -114,3 +126,34 @@ def test_interrupt_flag_stops_between_steps(small_splits, tmp_path, monkeypatch)
     with pytest.raises(training.TrainingInterrupted, match="SIGINT received after 1 completed epoch") as info:
         train_small(small_splits, tmp_path)
     assert info.value.completed_epochs == 1 and (tmp_path / "checkpoint.pt").is_file()
+
+
+def cpu_bf16_autocast(device):
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_bf16_autocast_keeps_the_trained_models_predictions(mnist, monkeypatch):
+    """CUDA runs under bf16 autocast; CPU autocast does the same arithmetic, so this checks here
+    that the mixed-precision path changes the answers by float noise only."""
+    model, _ = load_trained_model(REPO_DIR / "output_improved" / "model.safetensors")
+    images = to_float(mnist.test_images[:2000])
+    float32 = predict_logits(model, images, batch_size=500)
+    monkeypatch.setattr(training, "autocast", cpu_bf16_autocast)
+    bfloat16 = predict_logits(model, images, batch_size=500)
+    assert bfloat16.dtype == torch.float32 and not torch.equal(bfloat16, float32), "autocast did not run"
+    assert (bfloat16.argmax(1) == float32.argmax(1)).float().mean() >= 0.998
+    assert (bfloat16 - float32).abs().max() < 0.5
+
+
+def test_training_under_bf16_autocast_learns(small_splits, tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "autocast", cpu_bf16_autocast)
+    _, result = train_small(small_splits, tmp_path)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"] * 0.6
+    assert result.history[-1]["val_accuracy"] > 0.8
+
+
+def test_compiled_training_learns_and_saves_plain_weights(small_splits, tmp_path):
+    model, result = train_small(small_splits, tmp_path, epochs=2, compile=True)
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    saved = checkpoint.load_training_state(tmp_path / "checkpoint.pt")["model"]
+    assert saved.keys() == model.state_dict().keys(), "the checkpoint holds the model, not the compiled wrapper"

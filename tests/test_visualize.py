@@ -13,7 +13,7 @@ def assert_png(path, min_size=(300, 200)):
 
 
 def test_training_curves(tmp_path):
-    assert_png(visualize.plot_training_curves(HISTORY, tmp_path / "curves.png", "t", best_epoch=4,
+    assert_png(visualize.plot_training_curves(HISTORY, tmp_path / "curves.png", "t", kept_epoch=4,
                                               stopped_early=True))
 
 
