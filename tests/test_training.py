@@ -157,3 +157,4 @@ def test_compiled_training_learns_and_saves_plain_weights(small_splits, tmp_path
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     saved = checkpoint.load_training_state(tmp_path / "checkpoint.pt")["model"]
     assert saved.keys() == model.state_dict().keys(), "the checkpoint holds the model, not the compiled wrapper"
+    model.load_state_dict(saved)  # strict: an uncompiled model takes the weights as they are
