@@ -2,25 +2,30 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test benchmark clean
 
-# Reinstalled whenever requirements.txt changes.
+# Each stamp is remade (and its packages reinstalled) whenever its requirements file changes.
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
 	$(PY) basic_cnn.py
 	$(PY) improved_cnn.py
-	$(PY) compare_models.py
+	$(PY) tools/compare_models.py
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q tests
 
 benchmark: $(VENV)/.installed
-	$(PY) benchmark.py
+	$(PY) tools/benchmark.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache __pycache__ tests/__pycache__
+	rm -rf $(VENV) .pytest_cache __pycache__ */__pycache__

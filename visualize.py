@@ -1,10 +1,19 @@
-"""Every plot the project makes, each a function from plain data to a PNG file.
+"""Every plot the project makes, each a function from plain data to a PNG file; and a command that
+redraws a trained run's plots from its output folder.
 
-Files are written through `storage.atomic_path`, so an interrupted run never leaves half a PNG.
+    python visualize.py                                 # both models' plots, from output_basic/ and output_improved/
+    python visualize.py output_improved --data-dir DIR  # one run; the test images come from DIR
+
+The training scripts call `plot_run` at the end of a run, `predict_custom.py --save-plot` calls
+`plot_user_images`, and `tools/compare_models.py` calls `plot_comparison`. Files are written through
+`atomic_path`, so an interrupted run never leaves half a PNG.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -15,9 +24,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from storage import atomic_path  # noqa: E402
+from mnist_cnn.paths import METRICS_FILE, WEIGHTS_FILE, output_dir  # noqa: E402
+from mnist_cnn.storage import atomic_path  # noqa: E402
 
 CORRECT_COLOR, WRONG_COLOR = "#1a7f37", "#cf222e"
 
@@ -57,10 +66,10 @@ def plot_training_curves(history: Sequence[dict], path: str | Path, title: str,
     return save_figure(figure, path)
 
 
-def plot_confusion_matrix(labels: np.ndarray, predictions: np.ndarray, path: str | Path, title: str) -> Path:
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], path: str | Path, title: str) -> Path:
     """Counts of true (rows) vs predicted (columns) digits, coloured by errors only: the diagonal
     (correct) cells stay white so that the mistakes stand out."""
-    matrix = confusion_matrix(labels, predictions, labels=range(10))
+    matrix = np.asarray(matrix)
     errors = np.where(np.eye(10, dtype=bool), 0, matrix)
     figure, ax = plt.subplots(figsize=(7.5, 6.5))
     sns.heatmap(errors, annot=matrix, fmt="d", cmap="Reds", cbar_kws={"label": "misclassified images"},
@@ -128,3 +137,83 @@ def plot_comparison(results: Sequence[dict], path: str | Path) -> Path:
     figure.suptitle("basic vs improved CNN on the MNIST test set")
     figure.tight_layout()
     return save_figure(figure, path)
+
+
+def plot_run(metrics: dict, test, output_dir: Path) -> None:
+    """A finished run's figures: training curves, and in test_results/ the confusion matrix (from
+    metrics.json), the first test predictions and the misclassified images. `test` holds the test
+    images, labels and the model's probabilities (experiment.TestResult)."""
+    architecture = metrics["architecture"]
+    results_dir = Path(output_dir) / "test_results"
+    plot_training_curves(metrics["history"], Path(output_dir) / "training_curves.png", f"{architecture}: training",
+                         metrics["kept_epoch"], metrics["stopped_early"])
+    plot_confusion_matrix(metrics["confusion_matrix"], results_dir / "confusion_matrix.png",
+                          f"{architecture}: confusion matrix")
+    plot_predictions(test.images, test.labels, test.probabilities, results_dir / "predictions.png",
+                     f"{architecture}: first test images")
+    plot_misclassified(test.images, test.labels, test.probabilities, results_dir / "misclassified_examples.png",
+                       f"{architecture}: misclassified test images")
+
+
+def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
+    """Per classified image: the original, the 28x28 the model saw, and the probability of every digit.
+    `results` are inference.Prediction records; `seen` maps a file to (image as read, 28x28)."""
+    shown = [r for r in results if Path(r.file) in seen]
+    if not shown:
+        return None
+    figure, axes = plt.subplots(len(shown), 3, figsize=(10, 2.6 * len(shown)), squeeze=False)
+    for (original_ax, seen_ax, bars_ax), result in zip(axes, shown):
+        gray, mnist_like = seen[Path(result.file)]
+        original_ax.imshow(gray, cmap="gray", vmin=0, vmax=1)
+        original_ax.set_title(Path(result.file).name, fontsize=9)
+        seen_ax.imshow(mnist_like, cmap="gray", vmin=0, vmax=1)
+        seen_ax.set_title("as the model saw it (28x28)", fontsize=9)
+        for ax in (original_ax, seen_ax):
+            ax.axis("off")
+        colors = ["tab:blue"] * 10
+        colors[result.prediction] = "tab:orange"
+        bars_ax.bar(range(10), result.probabilities, color=colors)
+        bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit", ylabel="probability",
+                    title=f"prediction {result.prediction} ({result.confidence:.1%})")
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def redraw_run(run_dir: Path, data_dir: str | None = None) -> None:
+    """Redraw a run's plots from its metrics.json and weights, re-scoring the test set (needs torch)."""
+    import torch
+
+    from mnist_cnn.data import load_mnist, to_float
+    from mnist_cnn.experiment import TestResult
+    from mnist_cnn.models import load_trained_model
+    from mnist_cnn.training import predict_logits
+
+    metrics = json.loads((run_dir / METRICS_FILE).read_text())
+    model, _ = load_trained_model(run_dir / WEIGHTS_FILE)
+    data = load_mnist(data_dir, download=data_dir is None)
+    images = to_float(data.test_images)
+    probabilities = torch.softmax(predict_logits(model, images, 1000), 1).numpy()
+    plot_run(metrics, TestResult(images.numpy(), data.test_labels.numpy(), probabilities), run_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="*", type=Path,
+                        default=[output_dir("basic_cnn"), output_dir("improved_cnn")],
+                        help="output folders of trained runs (holding metrics.json and model.safetensors)")
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (default as in training)")
+    args = parser.parse_args(argv)
+    from mnist_cnn.data import DataError  # imports torch: not at the top, predict_custom.py imports this module
+
+    for run_dir in args.runs:
+        try:
+            redraw_run(run_dir, args.data_dir)
+        except (OSError, ValueError, KeyError, DataError) as error:  # ValueError: CheckpointError
+            print(f"error: {run_dir}: cannot redraw its plots ({error})", file=sys.stderr)
+            return 2
+        print(f"redrew the plots in {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

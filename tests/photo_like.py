@@ -56,15 +56,15 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
 def main() -> None:
     import tempfile
 
-    import mnist_data
-    from numpy_model import load_numpy_model
-    from predict_custom import DEFAULT_MODELS, classify, read_image
+    from mnist_cnn.data import load_mnist
+    from mnist_cnn.inference import DEFAULT_MODELS, classify, load_numpy_model
+    from mnist_cnn.preprocess import read_image
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODELS[0])
     args = parser.parse_args()
-    data = mnist_data.load_mnist()
+    data = load_mnist()
     model = load_numpy_model(args.model)
     labels = data.test_labels[:args.count].numpy()
     with tempfile.TemporaryDirectory() as folder:

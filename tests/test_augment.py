@@ -3,11 +3,13 @@ import dataclasses
 import pytest
 import torch
 
-import augment
-from config import TrainConfig
-from mnist_data import to_float
-from trained_model import load_trained_model
-from training import augment_batch, predict_logits
+from conftest import REPO_DIR
+from mnist_cnn import augment
+from mnist_cnn.augment import augment_batch
+from mnist_cnn.config import TrainConfig
+from mnist_cnn.data import to_float
+from mnist_cnn.models import load_trained_model
+from mnist_cnn.training import predict_logits
 
 CONFIG = dataclasses.replace(TrainConfig(), augment=True, erase=0.5)
 
@@ -40,7 +42,7 @@ def test_zero_strength_is_the_identity(mnist):
 
 def test_augmentation_changes_images_but_keeps_their_digit(mnist):
     """The improved model, trained on such images, still reads them: the digit stays the digit."""
-    model, _ = load_trained_model("output_improved/model.safetensors")
+    model, _ = load_trained_model(REPO_DIR / "output_improved" / "model.safetensors")
     images, labels = to_float(mnist.test_images[:2000]), mnist.test_labels[:2000]
     torch.manual_seed(0)
     augmented = augment_batch(images, CONFIG)

@@ -1,33 +1,30 @@
 import json
-import os
 
 import pytest
 import torch
 
 import basic_cnn
-import experiment
-from mnist_data import to_float
-from trained_model import load_trained_model
-from training import predict_logits
+from conftest import REPO_DIR
+from mnist_cnn.data import to_float
+from mnist_cnn.models import BasicCNN, count_parameters, load_trained_model
+from mnist_cnn.training import predict_logits
 
-REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPECTED_FILES = ["metrics.json", "model.safetensors", "checkpoint.pt", "training_curves.png",
                   "test_results/confusion_matrix.png", "test_results/predictions.png",
                   "test_results/misclassified_examples.png"]
 
 
 def test_output_shape_and_parameter_count():
-    model = basic_cnn.BasicCNN()
+    model = BasicCNN()
     assert model(torch.zeros(7, 1, 28, 28)).shape == (7, 10)
-    assert 100_000 <= experiment.count_parameters(model) <= 130_000
+    assert 100_000 <= count_parameters(model) <= 130_000
 
 
 @pytest.fixture(scope="module")
 def tiny_run(mnist, tmp_path_factory):
     """One epoch on 1,000 images through the real command line."""
     output_dir = tmp_path_factory.mktemp("basic")
-    status = experiment.main(basic_cnn.ARCHITECTURE, basic_cnn.BasicCNN, basic_cnn.DEFAULTS, "",
-                             ["--limit", "1000", "--epochs", "1", "--output-dir", str(output_dir)])
+    status = basic_cnn.main(["--limit", "1000", "--epochs", "1", "--output-dir", str(output_dir)])
     assert status == 0
     return output_dir
 
@@ -42,7 +39,7 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert metrics["test"]["count"] == 10000 and metrics["test"]["accuracy"] > 0.5
     assert set(metrics["per_class"]) == {str(d) for d in range(10)}
     assert {"precision", "recall", "f1-score"} <= set(metrics["per_class"]["3"])
-    assert metrics["parameters"] == experiment.count_parameters(basic_cnn.BasicCNN())
+    assert metrics["parameters"] == count_parameters(BasicCNN())
     assert metrics["timing"]["training_s"] > 0 and metrics["timing"]["train_images_per_s"] > 0
     assert metrics["images"] == {"train": 1000, "validation": 5000, "test": 10000}
 
@@ -53,7 +50,7 @@ def test_saved_weights_reload_to_identical_predictions(tiny_run, mnist):
     images = to_float(mnist.test_images[:500])
     reloaded = predict_logits(model, images, 250)
     state = torch.load(tiny_run / "checkpoint.pt", weights_only=True)["model"]
-    original = basic_cnn.BasicCNN()
+    original = BasicCNN()
     original.load_state_dict(state)
     assert torch.equal(predict_logits(original, images, 250), reloaded)
 
@@ -61,8 +58,8 @@ def test_saved_weights_reload_to_identical_predictions(tiny_run, mnist):
 @pytest.mark.parametrize("model_dir", ["output_basic", "output_improved"])
 def test_committed_weights_reach_the_committed_accuracy(model_dir, mnist):
     """The shipped weights, re-evaluated on the full test set, score what metrics.json says."""
-    metrics = json.loads(open(os.path.join(REPO_DIR, model_dir, "metrics.json")).read())
-    model, _ = load_trained_model(os.path.join(REPO_DIR, model_dir, "model.safetensors"))
+    metrics = json.loads((REPO_DIR / model_dir / "metrics.json").read_text())
+    model, _ = load_trained_model(REPO_DIR / model_dir / "model.safetensors")
     logits = predict_logits(model, to_float(mnist.test_images), 1000)
     correct = int((logits.argmax(1) == mnist.test_labels).sum())
     # Float summation order may differ across CPUs; allow a single borderline image to flip.

@@ -3,8 +3,8 @@ import os
 import pytest
 import torch
 
-import checkpoint
-from storage import CheckpointError
+from mnist_cnn import checkpoint
+from mnist_cnn.storage import CheckpointError
 
 
 def test_training_state_round_trip(tmp_path):

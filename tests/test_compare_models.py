@@ -1,7 +1,7 @@
 import json
 
-import compare_models
-from benchmark import summarize
+from tools import compare_models
+from tools.benchmark import summarize
 
 
 def fake_metrics(name, errors, seconds, seed=0):

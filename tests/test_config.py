@@ -3,8 +3,12 @@ import dataclasses
 import pytest
 
 import basic_cnn
-import experiment
-from config import TrainConfig, differences, parse_config
+from mnist_cnn.checkpoint import differences
+from mnist_cnn.config import TrainConfig, parse_config
+from mnist_cnn.models import MODELS
+from mnist_cnn.paths import REPO_DIR
+
+BASIC = MODELS["basic_cnn"].defaults
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -22,7 +26,7 @@ from config import TrainConfig, differences, parse_config
 ])
 def test_nonsense_flags_are_refused_with_a_clear_message(flags, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        parse_config(basic_cnn.DEFAULTS, "", flags)
+        parse_config(BASIC, "", flags)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
@@ -31,13 +35,13 @@ def test_an_output_dir_that_cannot_be_written(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(SystemExit):
-        parse_config(basic_cnn.DEFAULTS, "", ["--output-dir", str(blocker / "out")])
+        parse_config(BASIC, "", ["--output-dir", str(blocker / "out")])
     assert f"--output-dir {blocker / 'out'}: not writable" in capsys.readouterr().err
 
 
 def test_every_field_is_a_flag_with_help(capsys):
     with pytest.raises(SystemExit):
-        parse_config(basic_cnn.DEFAULTS, "the basic model", ["--help"])
+        parse_config(BASIC, "the basic model", ["--help"])
     text = capsys.readouterr().out
     for field in dataclasses.fields(TrainConfig):
         assert "--" + field.name.replace("_", "-") in text
@@ -45,14 +49,13 @@ def test_every_field_is_a_flag_with_help(capsys):
 
 
 def test_flags_override_the_script_defaults():
-    config = parse_config(basic_cnn.DEFAULTS, "", ["--epochs", "7", "--augment", "--seed", "3"])
+    config = parse_config(BASIC, "", ["--epochs", "7", "--augment", "--seed", "3"])
     assert (config.epochs, config.augment, config.seed) == (7, True, 3)
-    assert config.output_dir == "output_basic"
+    assert config.output_dir == str(REPO_DIR / "output_basic")
 
 
 def test_a_data_dir_without_the_files_is_a_clear_error(tmp_path, capsys):
-    status = experiment.main(basic_cnn.ARCHITECTURE, basic_cnn.BasicCNN, basic_cnn.DEFAULTS, "",
-                             ["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+    status = basic_cnn.main(["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
     assert status == 2
     assert f"{tmp_path}: train-images-idx3-ubyte[.gz] is missing" in capsys.readouterr().err
 

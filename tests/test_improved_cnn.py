@@ -4,9 +4,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-import experiment
 import improved_cnn
-from improved_cnn import ImprovedCNN
+from mnist_cnn.models import MODELS, ImprovedCNN, count_parameters
 
 
 def test_three_conv_blocks_with_batch_norm_and_dropout():
@@ -16,7 +15,7 @@ def test_three_conv_blocks_with_batch_norm_and_dropout():
     assert len(convs) == 3 and len(norms) == 3
     assert any(isinstance(m, nn.Dropout) for m in model.modules())
     assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
-    assert experiment.count_parameters(model) < 400_000
+    assert count_parameters(model) < 400_000
 
 
 def test_kaiming_initialisation():
@@ -27,17 +26,17 @@ def test_kaiming_initialisation():
 
 
 def test_defaults_switch_every_technique_on():
-    d = improved_cnn.DEFAULTS
-    assert d.augment and d.erase == 0 and d.grad_clip > 0  # erasing measured weaker: off, flag kept and d.early_stop > 0 and d.label_smoothing > 0
+    d = MODELS["improved_cnn"].defaults
+    assert d.augment and d.grad_clip > 0 and d.early_stop > 0 and d.label_smoothing > 0
+    assert d.erase == 0  # erasing measured weaker: off by default, the flag kept
     assert d.optimizer == "adamw" and d.weight_decay > 0 and d.schedule in ("onecycle", "plateau")
-    assert d.output_dir == "output_improved"
+    assert d.output_dir.endswith("output_improved")
 
 
 @pytest.mark.parametrize("schedule", ["onecycle", "plateau"])
 def test_tiny_run_with_every_technique(mnist, tmp_path, schedule):
-    status = experiment.main(improved_cnn.ARCHITECTURE, ImprovedCNN, improved_cnn.DEFAULTS, "",
-                             ["--limit", "1000", "--epochs", "2", "--schedule", schedule,
-                              "--output-dir", str(tmp_path)])
+    status = improved_cnn.main(["--limit", "1000", "--epochs", "2", "--schedule", schedule,
+                                "--output-dir", str(tmp_path)])
     assert status == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["architecture"] == "improved_cnn" and metrics["epochs_run"] == 2

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import predict_custom
 from conftest import REPO_DIR
-from numpy_model import load_numpy_model
+from mnist_cnn.inference import classify, load_numpy_model
+from mnist_cnn.preprocess import ImageError, collect_images, ink_map, read_image, to_mnist
 from photo_like import write_photos
-from predict_custom import ImageError, classify, ink_map, read_image, to_mnist
 
 BASIC_MODEL = REPO_DIR / "output_basic" / "model.safetensors"
 
@@ -107,7 +106,7 @@ def test_formats_modes_transparency_and_exif(mnist, tmp_path, model):
     exif = Image.Exif()
     exif[0x0112] = 6
     gray.rotate(90, expand=True).save(tmp_path / "h.jpg", exif=exif, quality=90)
-    results, _ = classify(model, predict_custom.collect_images([str(tmp_path)]))
+    results, _ = classify(model, collect_images([str(tmp_path)]))
     assert len(results) == 8
     assert [(r.file.rsplit("/", 1)[-1], r.prediction) for r in results] == \
         [(r.file.rsplit("/", 1)[-1], label) for r in results]

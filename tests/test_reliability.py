@@ -10,7 +10,7 @@ import pytest
 import numpy as np
 
 from conftest import REPO_DIR
-from storage import load_weights
+from mnist_cnn.weights import load_weights
 
 FLAGS = ["--limit", "4000", "--epochs", "4", "--batch-size", "100", "--val-size", "2000", "--device", "cpu",
          "--augment", "--erase", "0.3", "--grad-clip", "1.0"]

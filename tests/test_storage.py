@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-import storage
-from storage import CheckpointError
+from mnist_cnn import storage, weights
+from mnist_cnn.storage import CheckpointError
 
 
 def test_atomic_path_leaves_nothing_when_the_write_fails(tmp_path):
@@ -28,34 +28,34 @@ def test_atomic_path_replaces_on_success(tmp_path):
 
 def test_weights_round_trip_with_metadata(tmp_path):
     state = {"w": np.random.randn(3, 4).astype(np.float32), "b": np.arange(5)}
-    storage.save_weights(tmp_path / "w.safetensors", state, {"architecture": "basic_cnn", "mean": 0.1307})
-    loaded, metadata = storage.load_weights(tmp_path / "w.safetensors")
+    weights.save_weights(tmp_path / "w.safetensors", state, {"architecture": "basic_cnn", "mean": 0.1307})
+    loaded, metadata = weights.load_weights(tmp_path / "w.safetensors")
     assert metadata == {"architecture": "basic_cnn", "mean": 0.1307}
     assert all(np.array_equal(state[k], loaded[k]) for k in state)
 
 
 def test_missing_weights_file(tmp_path):
     with pytest.raises(CheckpointError, match="no such model file"):
-        storage.load_weights(tmp_path / "nope.safetensors")
+        weights.load_weights(tmp_path / "nope.safetensors")
 
 
 def test_random_bytes_are_not_weights(tmp_path):
     path = tmp_path / "random.safetensors"
     path.write_bytes(os.urandom(4096))
     with pytest.raises(CheckpointError, match=r"random\.safetensors: not a readable safetensors"):
-        storage.load_weights(path)
+        weights.load_weights(path)
 
 
 def test_truncated_weights_are_refused(tmp_path):
     path = tmp_path / "w.safetensors"
-    storage.save_weights(path, {"w": np.zeros((100, 100), np.float32)}, {"architecture": "basic_cnn"})
+    weights.save_weights(path, {"w": np.zeros((100, 100), np.float32)}, {"architecture": "basic_cnn"})
     path.write_bytes(path.read_bytes()[:-1000])
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
-        storage.load_weights(path)
+        weights.load_weights(path)
 
 
 def test_foreign_safetensors_file_is_refused(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"w": np.zeros(2)}, str(path), metadata={"producer": "another project"})
     with pytest.raises(CheckpointError, match="not a model saved by this project"):
-        storage.load_weights(path)
+        weights.load_weights(path)

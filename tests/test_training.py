@@ -4,15 +4,13 @@ import signal
 import pytest
 import torch
 
-import checkpoint
-import training
-from basic_cnn import BasicCNN
-from config import TrainConfig
 from conftest import REPO_DIR
-from mnist_data import to_float
-from runtime import Runtime
-from trained_model import load_trained_model
-from training import EarlyStopping, Split, fit, make_optimizer, make_scheduler, predict_logits
+from mnist_cnn import checkpoint, training
+from mnist_cnn.config import TrainConfig
+from mnist_cnn.data import to_float
+from mnist_cnn.models import BasicCNN, load_trained_model
+from mnist_cnn.runtime import Runtime
+from mnist_cnn.training import EarlyStopping, Split, fit, make_optimizer, make_scheduler, predict_logits
 
 CPU = Runtime(torch.device("cpu"))
 
@@ -122,7 +120,7 @@ def test_gradient_clipping_bounds_the_norm_and_logs_it(small_splits, tmp_path, m
 def test_interrupt_flag_stops_between_steps(small_splits, tmp_path, monkeypatch):
     calls = iter(range(10_000))
     monkeypatch.setattr(training._StopRequests, "agreed",
-                        lambda self, runtime, device: signal.SIGINT if next(calls) == 20 else 0)
+                        lambda self, runtime: signal.SIGINT if next(calls) == 20 else 0)
     with pytest.raises(training.TrainingInterrupted, match="SIGINT received after 1 completed epoch") as info:
         train_small(small_splits, tmp_path)
     assert info.value.completed_epochs == 1 and (tmp_path / "checkpoint.pt").is_file()

@@ -22,7 +22,9 @@ def test_confusion_matrix_and_image_grids(tmp_path):
     labels = rng.integers(0, 10, 300)
     probabilities = rng.dirichlet(np.ones(10), 300)
     images = rng.random((300, 1, 28, 28))
-    assert_png(visualize.plot_confusion_matrix(labels, probabilities.argmax(1), tmp_path / "cm.png", "t"))
+    matrix = np.zeros((10, 10), int)
+    np.add.at(matrix, (labels, probabilities.argmax(1)), 1)
+    assert_png(visualize.plot_confusion_matrix(matrix, tmp_path / "cm.png", "t"))
     assert_png(visualize.plot_predictions(images, labels, probabilities, tmp_path / "p.png", "t"))
     assert_png(visualize.plot_misclassified(images, labels, probabilities, tmp_path / "sub" / "m.png", "t"))
     assert sorted(p.name for p in tmp_path.rglob("*.png")) == ["cm.png", "m.png", "p.png"]

@@ -20,12 +20,11 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-import augment
-import checkpoint
-from config import TrainConfig, differences
-from mnist_data import normalize
-from runtime import Runtime, all_reduce_sum, broadcast_buffers
-from storage import CheckpointError
+from . import checkpoint
+from .augment import augment_batch
+from .config import TrainConfig
+from .data import normalize
+from .runtime import Runtime, all_reduce_sum, broadcast_buffers
 
 
 @dataclass
@@ -77,10 +76,9 @@ class FitResult:
 class TrainingInterrupted(Exception):
     """Raised when SIGINT/SIGTERM arrives; the last completed epoch's checkpoint is on disk."""
 
-    def __init__(self, signal_number: int, completed_epochs: int, checkpoint: Path):
+    def __init__(self, signal_number: int, completed_epochs: int):
         self.signal_number = signal_number
         self.completed_epochs = completed_epochs
-        self.checkpoint = checkpoint
         super().__init__(f"{signal.Signals(signal_number).name} received after {completed_epochs} "
                          "completed epoch(s)")
 
@@ -145,13 +143,6 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0), True
 
 
-def augment_batch(images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    images = augment.random_affine(images, config.rotation, config.translate, config.scale, config.shear)
-    if config.erase > 0:
-        images = augment.random_erasing(images, config.erase)
-    return images
-
-
 class _StopRequests:
     """Turns SIGINT/SIGTERM into a flag checked between steps, so a step is never cut in half."""
 
@@ -169,19 +160,26 @@ class _StopRequests:
     def _handle(self, signal_number, frame):
         self.signal_number = signal_number
 
-    def agreed(self, runtime: Runtime, device: torch.device) -> int:
+    def agreed(self, runtime: Runtime) -> int:
         """The signal, if any rank got one: every rank must stop at the same step or DDP hangs."""
         if not runtime.distributed:
             return self.signal_number
-        flag = torch.tensor([self.signal_number], device=device)
+        flag = torch.tensor([self.signal_number], device=runtime.device)
         torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
         return int(flag.item())
+
+    def check(self, runtime: Runtime, completed_epochs: int) -> None:
+        """Raise TrainingInterrupted at this step boundary if a stop was asked for."""
+        received = self.agreed(runtime)
+        if received:
+            raise TrainingInterrupted(received, completed_epochs)
 
 
 def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: TrainConfig,
         runtime: Runtime, checkpoint_path: Path) -> FitResult:
     """Train `model` in place; return the per-epoch history. Resumes from `checkpoint_path` when
-    `config.resume`, and writes it after every epoch (on the main process)."""
+    `config.resume`, and writes it after every epoch (on the main process). SIGINT/SIGTERM end
+    the run between two steps with TrainingInterrupted."""
     device = runtime.device
     per_rank_batch = config.batch_size // runtime.world_size
     if per_rank_batch < 1 or config.batch_size % runtime.world_size:
@@ -198,14 +196,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     start_epoch = 0
 
     if config.resume:
-        state = checkpoint.load_training_state(checkpoint_path)
-        if state.get("architecture") != architecture:
-            raise CheckpointError(f"{checkpoint_path}: a checkpoint of {state.get('architecture')!r}, "
-                                          f"not {architecture!r}")
-        changed = differences(state["config"], config)
-        if changed:
-            raise CheckpointError(f"{checkpoint_path}: --resume needs the settings of the interrupted "
-                                          "run; these differ: " + "; ".join(changed))
+        state = checkpoint.load_for_resume(checkpoint_path, architecture, config)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -229,7 +220,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
             started = time.perf_counter()
             train_loss, train_accuracy, grad_norms = _train_one_epoch(
                 trainable, model, optimizer, scheduler if per_step_schedule else None, train, config, runtime,
-                epoch, per_rank_batch, steps_per_epoch, stop_requests, checkpoint_path)
+                epoch, per_rank_batch, steps_per_epoch, stop_requests)
             # BatchNorm statistics are updated locally on each rank; evaluate and save rank 0's.
             broadcast_buffers(model, runtime)
             val_loss, val_accuracy = evaluate(model, val, config.eval_batch_size, runtime)
@@ -271,7 +262,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
 
 def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, config: TrainConfig,
                      runtime: Runtime, epoch: int, per_rank_batch: int, steps_per_epoch: int,
-                     stop_requests: _StopRequests, checkpoint_path: Path) -> tuple[float, float, dict]:
+                     stop_requests: _StopRequests) -> tuple[float, float, dict]:
     device = runtime.device
     # The order is shared by all ranks (each takes its own shard of it); augmentation and dropout
     # draw from a per-rank stream so that shards do not repeat each other's randomness.
@@ -285,9 +276,7 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
     bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
                disable=None if runtime.is_main else True, mininterval=0.5)
     for step in bar:
-        received = stop_requests.agreed(runtime, device)
-        if received:
-            raise TrainingInterrupted(received, epoch, checkpoint_path)
+        stop_requests.check(runtime, completed_epochs=epoch)
         index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
         images, labels = train.images[index], train.labels[index]
         if config.augment:

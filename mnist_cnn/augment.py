@@ -14,6 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .config import TrainConfig
+
 
 def _uniform(n: int, low: float, high: float, like: torch.Tensor) -> torch.Tensor:
     return torch.empty(n, device=like.device, dtype=like.dtype).uniform_(low, high)
@@ -56,3 +58,11 @@ def random_erasing(images: torch.Tensor, probability: float, area: tuple[float, 
               & (cols >= left.view(n, 1, 1)) & (cols < (left + rect_w).view(n, 1, 1)))
     chosen = (_uniform(n, 0, 1, images) < probability).view(n, 1, 1)
     return images.masked_fill((inside & chosen).unsqueeze(1), 0.0)
+
+
+def augment_batch(images: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """The training-time augmentation `config` asks for: affine always, erasing when its probability is set."""
+    images = random_affine(images, config.rotation, config.translate, config.scale, config.shear)
+    if config.erase > 0:
+        images = random_erasing(images, config.erase)
+    return images

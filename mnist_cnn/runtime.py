@@ -8,8 +8,10 @@ gloo on CPU).
 from __future__ import annotations
 
 import os
+import platform
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,13 +34,18 @@ class Runtime:
     def distributed(self) -> bool:
         return self.world_size > 1
 
-    def describe(self) -> str:
+    @property
+    def device_name(self) -> str:
+        """e.g. 'cpu (2 threads)' or 'cuda:0 (NVIDIA H100 80GB HBM3)'."""
         name = str(self.device)
         if self.device.type == "cuda":
-            name += f" ({torch.cuda.get_device_name(self.device)})"
-        elif self.device.type == "cpu":
-            name += f" ({torch.get_num_threads()} threads)"
-        return f"device {name}, world size {self.world_size}"
+            return f"{name} ({torch.cuda.get_device_name(self.device)})"
+        if self.device.type == "cpu":
+            return f"{name} ({torch.get_num_threads()} threads)"
+        return name
+
+    def describe(self) -> str:
+        return f"device {self.device_name}, world size {self.world_size}"
 
 
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:
@@ -117,3 +124,40 @@ def replicas_identical(module: torch.nn.Module, runtime: Runtime) -> bool:
     gathered = [torch.empty_like(fingerprint) for _ in range(runtime.world_size)]
     dist.all_gather(gathered, fingerprint)
     return all(torch.equal(gathered[0], other) for other in gathered[1:])
+
+
+def machine_info(runtime: Runtime) -> dict:
+    """What ran this: figures from different machines are not comparable, so every run records it."""
+    info = {
+        "cpu": _cpu_model(),
+        "physical_cores": _physical_cores(),
+        "logical_cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "os": f"{platform.system()} {platform.machine()}",
+        "python": platform.python_version(),
+    }
+    if runtime.device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(runtime.device)
+    return info
+
+
+def _cpuinfo() -> list[dict[str, str]]:
+    """/proc/cpuinfo as one dict per logical CPU (Linux); empty elsewhere."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    return [{key.strip(): value.strip() for key, value in
+             (line.split(":", 1) for line in block.splitlines() if ":" in line)}
+            for block in text.strip().split("\n\n")]
+
+
+def _cpu_model() -> str:
+    models = [cpu["model name"] for cpu in _cpuinfo() if "model name" in cpu]
+    return models[0] if models else platform.processor() or platform.machine()
+
+
+def _physical_cores() -> int | None:
+    """Distinct (socket, core) pairs, since hyperthreads share a core; the logical count where unknown."""
+    cores = {(cpu.get("physical id"), cpu.get("core id")) for cpu in _cpuinfo()}
+    return len(cores) if cores and (None, None) not in cores else os.cpu_count()

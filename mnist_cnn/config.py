@@ -1,8 +1,8 @@
 """The whole training configuration as one dataclass, and the command line derived from it.
 
-Each script starts from its own defaults (`dataclasses.replace(TrainConfig(), ...)`); every field
-is a flag, so `--help` always lists exactly what a run can change, and the run prints the
-config it used.
+Each model's recipe is `dataclasses.replace(TrainConfig(), ...)` in the registry (`models.py`);
+every field is a flag, so `--help` always lists exactly what a run can change, and the run prints
+the config it used.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from runtime import DEVICES
+from .runtime import DEVICES
 
 SCHEDULES = ("none", "onecycle", "cosine", "plateau")
 OPTIMIZERS = ("adam", "adamw")
@@ -54,7 +54,8 @@ class TrainConfig:
     limit: int = _option(0, "train on only this many images, for quick runs (0: all)")
     data_dir: str = _option("", "folder with the four MNIST IDX files (default: ../shared/mnist if "
                             "complete, else ./data/mnist, downloaded when missing)")
-    output_dir: str = _option("", "where the weights, metrics and plots go")
+    output_dir: str = _option("", "where the weights, metrics and plots go (default: the model's "
+                              "output_basic/ or output_improved/ in the repo)")
     device: str = _option("auto", "auto picks CUDA, then Apple MPS, then CPU", DEVICES)
     compile: bool = _option(False, "torch.compile the model (worth it on a GPU)")
     resume: bool = _option(False, "continue from the checkpoint in --output-dir")
@@ -62,10 +63,6 @@ class TrainConfig:
 
     def describe(self) -> str:
         return "\n".join(f"  {f.name:<16} {getattr(self, f.name)!r}" for f in dataclasses.fields(self))
-
-
-# Fields that do not change the result; a resumed run may differ from the original in these.
-RUN_ONLY_FIELDS = {"resume", "device", "data_dir", "output_dir", "compile", "eval_batch_size"}
 
 
 def parse_config(defaults: TrainConfig, description: str, argv: Sequence[str] | None = None) -> TrainConfig:
@@ -125,9 +122,3 @@ def _not_writable(folder: Path) -> str | None:
         return f"not writable ({error.strerror or error})"
     return None
 
-
-def differences(saved: dict, config: TrainConfig) -> list[str]:
-    """Settings that change the result and differ between a checkpoint's config and this one."""
-    current = dataclasses.asdict(config)
-    return [f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
-            for name in current if name not in RUN_ONLY_FIELDS and saved.get(name) != current[name]]

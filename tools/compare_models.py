@@ -1,6 +1,6 @@
 """Compare the trained models side by side, from their metrics.json files only.
 
-    python compare_models.py            # prints the table, writes results.md and comparison.png
+    python tools/compare_models.py      # prints the table, writes results/results.md and results/comparison.png
 
 Every figure comes from output_basic/metrics.json and output_improved/metrics.json, as written by
 the training scripts; nothing here is typed by hand.
@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-import visualize
-from storage import atomic_path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/compare_models.py
 
-REPO_DIR = Path(__file__).resolve().parent
-DEFAULT_RUNS = (REPO_DIR / "output_basic", REPO_DIR / "output_improved")
+import visualize  # noqa: E402
+from mnist_cnn.paths import METRICS_FILE, RESULTS_DIR, output_dir  # noqa: E402
+from mnist_cnn.storage import atomic_path  # noqa: E402
 
 ROWS = (
     ("test accuracy", lambda m: f"{m['test']['accuracy']:.2%}"),
@@ -31,6 +31,8 @@ ROWS = (
     ("time per epoch", lambda m: f"{sum(m['timing']['per_epoch_s']) / len(m['timing']['per_epoch_s']):.1f} s"),
     ("training throughput", lambda m: f"{m['timing']['train_images_per_s']:,} images/s"),
     ("device", lambda m: m["device"]),
+    ("CPU", lambda m: f"{m['machine']['cpu']}, {m['machine']['physical_cores']} cores"
+                      if isinstance(m.get("machine"), dict) else "not recorded"),
 )
 
 
@@ -43,13 +45,13 @@ def markdown_table(runs: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="*", type=Path, default=list(DEFAULT_RUNS),
+    parser.add_argument("runs", nargs="*", type=Path, default=[output_dir("basic_cnn"), output_dir("improved_cnn")],
                         help="output folders holding metrics.json")
-    parser.add_argument("--out", type=Path, default=REPO_DIR, help="where results.md and comparison.png go")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where results.md and comparison.png go")
     args = parser.parse_args(argv)
     runs = []
     for folder in args.runs:
-        path = folder / "metrics.json"
+        path = folder / METRICS_FILE
         try:
             runs.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError, KeyError) as error:

@@ -2,18 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-import basic_cnn
-import improved_cnn
-from mnist_data import to_float
-from numpy_model import layer_spec, load_numpy_model
-from storage import CheckpointError, save_weights
-from trained_model import load_trained_model
-from training import predict_logits
+from conftest import REPO_DIR
+from mnist_cnn.data import to_float
+from mnist_cnn.inference import layer_spec, load_numpy_model
+from mnist_cnn.models import BasicCNN, ImprovedCNN, load_trained_model
+from mnist_cnn.storage import CheckpointError
+from mnist_cnn.training import predict_logits
+from mnist_cnn.weights import save_weights
 
 
 @pytest.mark.parametrize("model_dir", ["output_basic", "output_improved"])
 def test_numpy_forward_matches_torch(model_dir, mnist):
-    path = f"{model_dir}/model.safetensors"
+    path = REPO_DIR / model_dir / "model.safetensors"
     torch_model, _ = load_trained_model(path)
     images = to_float(mnist.test_images[:300])
     expected = predict_logits(torch_model, images, 300).numpy()
@@ -21,7 +21,7 @@ def test_numpy_forward_matches_torch(model_dir, mnist):
     np.testing.assert_allclose(actual, expected, atol=2e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("build", [basic_cnn.BasicCNN, improved_cnn.ImprovedCNN])
+@pytest.mark.parametrize("build", [BasicCNN, ImprovedCNN])
 def test_layer_spec_round_trips_an_untrained_model(build, tmp_path):
     torch.manual_seed(0)
     model = build().eval()
@@ -45,8 +45,8 @@ def test_unsupported_layers_are_refused_when_saving():
 
 
 def test_weights_of_another_architecture_are_refused(tmp_path):
-    basic = basic_cnn.BasicCNN()
-    improved = improved_cnn.ImprovedCNN()
+    basic = BasicCNN()
+    improved = ImprovedCNN()
     save_weights(tmp_path / "mixed.safetensors", {k: v.numpy() for k, v in basic.state_dict().items()},
                  {"architecture": "improved_cnn", "layers": layer_spec(improved), "mean": 0.1, "std": 0.3})
     with pytest.raises(CheckpointError, match="mixed.safetensors: its tensors do not fit its layer list"):

@@ -1,58 +1,26 @@
-"""Files that are either whole or absent, and weights that load without running code.
+"""`model.safetensors`: the trained weights a user is handed, and what rebuilds the model from them.
 
-Everything the project writes goes through `atomic_path`: the bytes land under a temporary
-name in the target's own folder and are renamed into place only once complete, so a crash or a
-Ctrl-C never leaves a truncated file under the real name (a rename within one file system is
-atomic on POSIX and on Windows).
-
-`model.safetensors`, the trained model a user is handed, holds raw arrays and a string-to-string
-header, so loading it cannot execute code, whoever made the file. This module needs NumPy only,
-not torch, so that predict_custom.py starts fast.
+safetensors holds raw arrays and a string-to-string header, so loading it cannot execute code,
+whoever made the file. The header carries JSON values: the architecture's registry name, the
+normalisation constants, the layer list that inference replays, the training config. This module
+needs NumPy only, not torch, so that predict_custom.py starts fast.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save_file
 
+from .storage import CheckpointError, atomic_path
+
 # Written into every weight file's header; a safetensors file without it was not made here.
 WEIGHTS_FORMAT = "mnist-cnn-weights/1"
-
-
-class CheckpointError(ValueError):
-    """A weight or checkpoint file that cannot be used; the message names the file and why."""
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` if the block succeeds.
-
-    The temporary name keeps the suffix so that writers that infer the format from it
-    (matplotlib's savefig) still work.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json(path: str | os.PathLike, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def save_weights(path: str | os.PathLike, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> None:
@@ -82,3 +50,10 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: damaged metadata in the header ({error})") from None
     return arrays, metadata
+
+
+def require(metadata: dict[str, Any], path: str | os.PathLike, keys: Iterable[str]) -> None:
+    """CheckpointError naming the file when its header lacks any of `keys`."""
+    missing = [key for key in keys if key not in metadata]
+    if missing:
+        raise CheckpointError(f"{path}: the header lacks {', '.join(missing)}; retrain with this version")

@@ -17,11 +17,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from storage import atomic_path
-
-REPO_DIR = Path(__file__).resolve().parent
-SHARED_DATA_DIR = REPO_DIR.parent / "shared" / "mnist"
-LOCAL_DATA_DIR = REPO_DIR / "data" / "mnist"
+from .paths import LOCAL_MNIST_DIR, SHARED_MNIST_DIR
+from .storage import atomic_path
 
 # The mirrors torchvision uses, in its order.
 MIRRORS = (
@@ -78,9 +75,14 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
 
 def default_data_dir() -> Path:
     """The shared copy next to the repo when it is complete, else ./data/mnist (downloaded on demand)."""
-    if all(_find_file(SHARED_DATA_DIR, stem) for stem, _, _ in FILES.values()):
-        return SHARED_DATA_DIR
-    return LOCAL_DATA_DIR
+    if has_mnist(SHARED_MNIST_DIR):
+        return SHARED_MNIST_DIR
+    return LOCAL_MNIST_DIR
+
+
+def has_mnist(data_dir: Path) -> bool:
+    """True when `data_dir` holds all four files (gzip'd or not)."""
+    return all(_find_file(data_dir, stem) for stem, _, _ in FILES.values())
 
 
 def load_mnist(data_dir: str | Path | None = None, download: bool = True) -> MNIST:

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-import mnist_data
-from mnist_data import DataError, load_mnist, parse_idx, split_train_val
+from mnist_cnn import data as mnist_data
+from mnist_cnn.data import DataError, load_mnist, parse_idx, split_train_val
+from mnist_cnn.paths import SHARED_MNIST_DIR
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -118,7 +119,7 @@ def test_split_is_deterministic_disjoint_and_seeded():
 
 
 def test_md5_constants_match_the_shared_readme():
-    readme = mnist_data.SHARED_DATA_DIR / "README.md"
+    readme = SHARED_MNIST_DIR / "README.md"
     if not readme.is_file():
         pytest.skip("no shared copy of MNIST here")
     text = readme.read_text()

@@ -1,4 +1,5 @@
-"""The full training state behind `--resume`: model, optimizer, scheduler, early stopping, history.
+"""The full training state behind `--resume` (model, optimizer, scheduler, early stopping, history),
+and the rules a resume must follow: same model, same settings.
 
 Written with `torch.save` through `storage.atomic_path`; read with `torch.load(weights_only=True)`,
 which refuses any pickle that would build an object other than tensors and plain containers, so a
@@ -7,6 +8,7 @@ tampered checkpoint cannot run code.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import zipfile
@@ -15,9 +17,13 @@ from typing import Any
 
 import torch
 
-from storage import CheckpointError, atomic_path
+from .config import TrainConfig
+from .storage import CheckpointError, atomic_path
 
 CHECKPOINT_FORMAT = "mnist-cnn-training-state/1"
+
+# Settings that do not change the result; a resumed run may differ from the original in these.
+RUN_ONLY_FIELDS = {"resume", "device", "data_dir", "output_dir", "compile", "eval_batch_size"}
 
 
 def save_training_state(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -46,3 +52,22 @@ def load_training_state(path: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a training checkpoint of this project "
                               f"(expected format {CHECKPOINT_FORMAT!r})")
     return state
+
+
+def load_for_resume(path: str | os.PathLike, architecture: str, config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint's state, if it was written by a run of the same model with the same settings."""
+    state = load_training_state(path)
+    if state.get("architecture") != architecture:
+        raise CheckpointError(f"{path}: a checkpoint of {state.get('architecture')!r}, not {architecture!r}")
+    changed = differences(state["config"], config)
+    if changed:
+        raise CheckpointError(f"{path}: --resume needs the settings of the interrupted run; these differ: "
+                              + "; ".join(changed))
+    return state
+
+
+def differences(saved: dict, config: TrainConfig) -> list[str]:
+    """Settings that change the result and differ between a checkpoint's config and this one."""
+    current = dataclasses.asdict(config)
+    return [f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
+            for name in current if name not in RUN_ONLY_FIELDS and saved.get(name) != current[name]]

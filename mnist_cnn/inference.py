@@ -1,9 +1,9 @@
-"""Run a trained model with NumPy alone.
+"""The trained model run on users' images with NumPy alone.
 
 Importing torch takes seconds; classifying one 28x28 digit with NumPy takes a millisecond. So the
-weights file records its own layer list (written at training time by `layer_spec`), and
-`predict_custom.py` replays it here without torch. A test checks that this matches the torch
-model's output on the test set, for both architectures.
+weights file records its own layer list (written at training time by `layer_spec`), and this
+module replays it without torch. A test checks that this matches the torch model's output on the
+test set, for both architectures.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from storage import CheckpointError, load_weights
+from .paths import WEIGHTS_FILE, output_dir
+from .preprocess import ImageError, read_image, to_mnist
+from .storage import CheckpointError
+from .weights import load_weights, require
+
+# predict_custom.py's default: the improved model if it has been trained, else the basic one.
+DEFAULT_MODELS = (output_dir("improved_cnn") / WEIGHTS_FILE, output_dir("basic_cnn") / WEIGHTS_FILE)
 
 
 def layer_spec(model) -> list[dict]:
@@ -65,9 +71,7 @@ class NumpyModel:
 
 def load_numpy_model(path: str | Path) -> NumpyModel:
     arrays, metadata = load_weights(path)
-    missing = [key for key in ("architecture", "layers", "mean", "std") if key not in metadata]
-    if missing:
-        raise CheckpointError(f"{path}: the header lacks {', '.join(missing)}; retrain with this version")
+    require(metadata, path, ("architecture", "layers", "mean", "std"))
     model = NumpyModel(metadata["architecture"], metadata["layers"],
                        {k: v.astype(np.float32) for k, v in arrays.items()}, metadata["mean"], metadata["std"])
     try:
@@ -78,6 +82,36 @@ def load_numpy_model(path: str | Path) -> NumpyModel:
     if out.shape != (1, 10):
         raise CheckpointError(f"{path}: the model gives {out.shape[1:]} outputs, not 10 digit scores")
     return model
+
+
+def default_model_path() -> Path:
+    return next((path for path in DEFAULT_MODELS if path.is_file()), DEFAULT_MODELS[-1])
+
+
+@dataclass
+class Prediction:
+    file: str
+    prediction: int | None = None
+    confidence: float | None = None
+    probabilities: list[float] | None = None
+    error: str | None = None
+
+
+def classify(model: NumpyModel, paths: list[Path]) -> tuple[list[Prediction], dict[Path, tuple[np.ndarray, np.ndarray]]]:
+    """One Prediction per file, errors included; plus the images as read and as the model saw them."""
+    results, seen = [], {}
+    for path in paths:
+        try:
+            gray = read_image(path)
+            mnist_like = to_mnist(gray)
+        except ImageError as error:
+            results.append(Prediction(str(path), error=str(error)))
+            continue
+        probabilities = model.probabilities(mnist_like[None])[0]
+        results.append(Prediction(str(path), int(probabilities.argmax()), float(probabilities.max()),
+                                  [round(float(p), 6) for p in probabilities]))
+        seen[path] = (gray, mnist_like)
+    return results, seen
 
 
 def _conv(x, layer, arrays):

@@ -1,0 +1,1 @@
+"""Tools that are neither training nor the library: the multi-seed benchmark and the model comparison."""
