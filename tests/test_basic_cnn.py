@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import basic_cnn
+import visualize
 from conftest import REPO_DIR
 from mnist_cnn.data import to_float
 from mnist_cnn.models import BasicCNN, count_parameters, load_trained_model
@@ -42,6 +43,23 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert metrics["parameters"] == count_parameters(BasicCNN())
     assert metrics["timing"]["training_s"] > 0 and metrics["timing"]["train_images_per_s"] > 0
     assert metrics["images"] == {"train": 1000, "validation": 5000, "test": 10000}
+    assert metrics["device"].split()[0] in ("cpu", "cuda:0", "mps") and metrics["world_size"] == 1
+    machine = metrics["machine"]  # figures from different machines must be told apart
+    assert machine["cpu"] and machine["physical_cores"] >= 1 and machine["torch_threads"] >= 1
+
+
+def test_visualize_redraws_a_runs_plots_from_its_folder(tiny_run):
+    plots = ["training_curves.png", "test_results/confusion_matrix.png", "test_results/predictions.png",
+             "test_results/misclassified_examples.png"]
+    for name in plots:
+        (tiny_run / name).unlink()
+    assert visualize.main([str(tiny_run)]) == 0
+    assert all((tiny_run / name).stat().st_size > 10_000 for name in plots)
+
+
+def test_visualize_reports_a_folder_without_a_run(tmp_path, capsys):
+    assert visualize.main([str(tmp_path)]) == 2
+    assert f"{tmp_path}: cannot redraw its plots" in capsys.readouterr().err
 
 
 def test_saved_weights_reload_to_identical_predictions(tiny_run, mnist):
