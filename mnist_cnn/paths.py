@@ -7,6 +7,7 @@ from pathlib import Path
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 SHARED_MNIST_DIR = REPO_DIR.parent / "shared" / "mnist"  # read-only copy beside the repo, when present
+SHARED_DIGITS_DIR = REPO_DIR.parent / "shared" / "digits"  # USPS and Semeion, for measuring other handwriting
 LOCAL_MNIST_DIR = REPO_DIR / "data" / "mnist"             # downloaded here otherwise (not committed)
 RESULTS_DIR = REPO_DIR / "results"                        # results.md, benchmark.md, comparison.png
 BENCHMARK_RUNS_DIR = REPO_DIR / "benchmark_runs"          # the benchmark's per-seed outputs (not committed)

@@ -24,29 +24,58 @@ class ImageError(ValueError):
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Greyscale float image in [0, 1] (1 = white), upright per EXIF, transparency on white paper."""
+    """The image file as working greyscale (see `working_gray`); ImageError naming what is wrong."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image)
-                if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                    rgba = image.convert("RGBA")
-                    image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-                image = image.convert("L")
-                image.load()
+                return working_gray(ImageOps.exif_transpose(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
         raise ImageError("not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP...)") from None
     except OSError as error:
         raise ImageError(f"cannot read the image ({error})") from None
-    if min(image.size) < 8:
-        raise ImageError(f"image of {image.size[0]}x{image.size[1]} pixels is too small to hold a digit")
-    scale = WORKING_SIZE / max(image.size)
+
+
+def working_gray(image: Image.Image) -> np.ndarray:
+    """Greyscale float image in [0, 1] (1 = white), transparency on white paper, shrunk to at most
+    WORKING_SIZE on its long side."""
+    gray = to_gray(image)
+    if min(gray.shape) < 8:
+        raise ImageError(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small to hold a digit")
+    scale = WORKING_SIZE / max(gray.shape)
     if scale < 1:  # shrink first: everything below is per-pixel work
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.BOX)
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX))
+    return gray
+
+
+# Full scale of Pillow's high-bit-depth greyscale modes. "I" (32-bit) is what 16-bit PNGs and TIFFs
+# often open as; their values still stop at 65535.
+_HIGH_BIT_FULL_SCALE = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+
+
+def to_gray(image: Image.Image) -> np.ndarray:
+    """Any Pillow image as float greyscale in [0, 1]: 8-bit, 16-bit and 32-bit integer, float,
+    bilevel, palette, RGB, CMYK...; transparency composited onto white paper."""
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return _as_float(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"))
+    if image.mode in _HIGH_BIT_FULL_SCALE or image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode == "F":  # no fixed range: floats in [0, 1], or 8- or 16-bit values stored as floats
+            peak = values.max(initial=0)
+            full_scale = next((top for top in (1.0, 255.0, 65535.0) if peak <= top), peak)
+        else:
+            full_scale = max(_HIGH_BIT_FULL_SCALE[image.mode], values.max(initial=0))
+        return np.clip(values / full_scale, 0, 1).astype(np.float32)
+    if image.mode not in ("L", "1", "RGB", "P"):  # CMYK, YCbCr, LAB, HSV: through RGB, which Pillow knows for all
+        image = image.convert("RGB")
+    return _as_float(image.convert("L"))
+
+
+def _as_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255
 
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from conftest import REPO_DIR
 from mnist_cnn.inference import classify, load_numpy_model
 from mnist_cnn.preprocess import ImageError, collect_images, ink_map, read_image, to_mnist
-from photo_like import write_photos
+from tools.photo_like import write_photos
 
 BASIC_MODEL = REPO_DIR / "output_basic" / "model.safetensors"
 

@@ -1,20 +1,15 @@
 """MNIST test digits rendered the way a user's photo of a handwritten digit looks: dark ink on
-light, unevenly lit paper, off-centre on a larger canvas, blurred, noisy, colour, JPEG.
-
-    python tests/photo_like.py [--count 500] [--model PATH]    # accuracy of the pipeline and of naive baselines
+light, unevenly lit paper, off-centre on a larger canvas, blurred, noisy, colour, JPEG. Used by the
+tests and by `tools/evaluate.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -51,35 +46,3 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
         render_photo(digit, rng).save(path, quality=95)
         paths.append(path)
     return paths
-
-
-def main() -> None:
-    import tempfile
-
-    from mnist_cnn.data import load_mnist
-    from mnist_cnn.inference import DEFAULT_MODELS, classify, load_numpy_model
-    from mnist_cnn.preprocess import read_image
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=500)
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODELS[0])
-    args = parser.parse_args()
-    data = load_mnist()
-    model = load_numpy_model(args.model)
-    labels = data.test_labels[:args.count].numpy()
-    with tempfile.TemporaryDirectory() as folder:
-        paths = write_photos(data.test_images[:args.count].numpy(), Path(folder))
-        results, _ = classify(model, paths)
-        pipeline = np.mean([r.prediction == y for r, y in zip(results, labels)])
-        naive = [np.asarray(Image.fromarray((read_image(p) * 255).astype(np.uint8)).resize((28, 28)),
-                            np.float32) / 255 for p in paths]
-        resized = model.probabilities(np.stack(naive)).argmax(1)
-        inverted = model.probabilities(1 - np.stack(naive)).argmax(1)
-    print(f"{args.count} photo-like MNIST test digits, model {args.model}:")
-    print(f"  naive resize to 28x28:   {np.mean(resized == labels):.1%}")
-    print(f"  resize and invert:       {np.mean(inverted == labels):.1%}")
-    print(f"  MNIST-style pipeline:    {pipeline:.1%}")
-
-
-if __name__ == "__main__":
-    main()

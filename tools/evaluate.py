@@ -1,0 +1,127 @@
+"""How well the committed models read digits that are not MNIST's own test images, through the
+same preprocessing and inference as `predict_custom.py`, next to a naive baseline.
+
+    python tools/evaluate.py                      # both models, every set -> results/evaluation.md
+    python tools/evaluate.py --models improved --count 500
+
+Sets: the MNIST test set drawn as dark ink on white paper; photo-like renderings of MNIST test
+digits (tools/photo_like.py); USPS and Semeion from ../shared/digits (other writers, other
+scanners), each drawn as a picture with a paper margin around the digit. The naive baseline
+resizes the whole picture to 28x28 and inverts it (white ink on black, as MNIST): what a script
+without preprocessing does, given the polarity for free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/evaluate.py
+
+from mnist_cnn.data import load_mnist  # noqa: E402
+from mnist_cnn.inference import DEFAULT_MODELS, NumpyModel, load_numpy_model  # noqa: E402
+from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
+from mnist_cnn.preprocess import ImageError, to_mnist, working_gray  # noqa: E402
+from mnist_cnn.storage import atomic_path  # noqa: E402
+from tools.photo_like import render_photo  # noqa: E402
+
+SETS = ("mnist", "photo", "usps", "semeion")
+SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
+             "usps": "USPS test set", "semeion": "Semeion"}
+
+
+def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Image.Image:
+    """A white-on-black uint8 digit drawn as dark ink on white paper, `scale` times larger, with a
+    paper margin of `margin` times its size on every side."""
+    size = digit.shape[0] * scale
+    ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32)
+    pad = round(size * margin)
+    page = np.pad(np.clip(ink, 0, 255), pad)
+    return Image.fromarray((255 - page).astype(np.uint8))
+
+
+def load_set(name: str, count: int | None, seed: int = 0) -> tuple[Iterator[Image.Image], np.ndarray]:
+    """(pictures, labels) of one set, the first `count` of them (all when None)."""
+    if name in ("mnist", "photo"):
+        data = load_mnist()
+        digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
+        if name == "photo":
+            rng = np.random.default_rng(seed)
+            return (render_photo(digit, rng) for digit in digits), labels
+        # MNIST digits already sit in a 4-pixel margin of their 28x28.
+        return (digit_on_paper(digit, margin=0.15) for digit in digits), labels
+    path = SHARED_DIGITS_DIR / f"{name}.npz"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found (the USPS and Semeion files live in ../shared/digits)")
+    with np.load(path) as archive:
+        digits, labels = archive["images"][:count], archive["labels"][:count]
+    return (digit_on_paper(digit) for digit in digits), labels
+
+
+def naive_28x28(picture: Image.Image) -> np.ndarray:
+    gray = np.asarray(picture.convert("L").resize((28, 28), Image.Resampling.BILINEAR), np.float32) / 255
+    return 1 - gray
+
+
+def score(model: NumpyModel, name: str, count: int | None) -> dict:
+    """Accuracy of the pipeline and of the naive baseline on one set; refusals count as errors."""
+    pictures, labels = load_set(name, count)
+    prepared, naive, refused = [], [], []
+    for picture in pictures:
+        naive.append(naive_28x28(picture))
+        try:
+            prepared.append(to_mnist(working_gray(picture)))
+            refused.append(False)
+        except ImageError:
+            prepared.append(np.zeros((28, 28), np.float32))
+            refused.append(True)
+    predictions = model.probabilities(np.stack(prepared)).argmax(1)
+    naive_predictions = model.probabilities(np.stack(naive)).argmax(1)
+    correct = (predictions == labels) & ~np.array(refused)
+    return {"count": len(labels), "pipeline": correct.mean(), "naive": (naive_predictions == labels).mean(),
+            "refused": int(np.sum(refused))}
+
+
+def table(model_name: str, scores: dict[str, dict]) -> str:
+    lines = [f"### {model_name}", "", "| set | images | MNIST-style pipeline (predict_custom.py) | refused as blank "
+             "| naive: resize to 28x28 and invert |", "|---|---|---|---|---|"]
+    lines += [f"| {SET_NAMES[name]} | {s['count']:,} | {100 * s['pipeline']:.2f}% | {s['refused']} | "
+              f"{100 * s['naive']:.2f}% |" for name, s in scores.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", choices=("basic", "improved"), default=["basic", "improved"])
+    parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    parser.add_argument("--count", type=int, default=None, help="only the first N images of each set")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR / "evaluation.md")
+    args = parser.parse_args(argv)
+    weights = {"improved": DEFAULT_MODELS[0], "basic": DEFAULT_MODELS[1]}
+    sections = []
+    for model_name in args.models:
+        model = load_numpy_model(weights[model_name])
+        scores = {}
+        for name in args.sets:
+            started = time.perf_counter()
+            scores[name] = score(model, name, args.count)
+            print(f"{model_name} / {name}: {100 * scores[name]['pipeline']:.2f}% "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+        sections.append(table(f"{model_name}_cnn", scores))
+    text = "\n".join(sections)
+    print(text)
+    with atomic_path(args.out) as tmp:
+        tmp.write_text("# Reading digits that are not MNIST's test images\n\nGenerated by `python tools/evaluate.py"
+                       + (f" --count {args.count}" if args.count else "") + "` with the committed weights.\n\n"
+                       + text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
