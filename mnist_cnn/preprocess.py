@@ -16,7 +16,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 # Refuse decompression bombs: an image over this many pixels is an error, not a warning.
 Image.MAX_IMAGE_PIXELS = 40_000_000
 WORKING_SIZE = 256     # long side, in pixels, that the ink is found at: plenty for one digit
-MIN_INK_CONTRAST = 0.08  # ink must differ from the paper by this much (of the full 0-1 range)
+MIN_INK_CONTRAST = 0.04  # ink must differ from the paper by this much (of the full 0-1 range)
 
 
 class ImageError(ValueError):
@@ -80,35 +80,133 @@ def _as_float(image: Image.Image) -> np.ndarray:
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
-    """Ink strength in [0, 1] on a zero background, whatever the paper, light or dark, even or not."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = 1 - gray if np.median(border) > 0.5 else gray.copy()  # light paper: dark ink, so invert
-    ink -= _background(ink)
-    # Paper grain and JPEG noise: anything within a few noise levels of the paper is paper. Ink
-    # covers a minority of the pixels, so the median absolute deviation measures the paper's noise.
-    noise = 1.4826 * np.median(np.abs(ink - np.median(ink)))
-    threshold = max(5 * noise, 0.02)
-    ink = np.clip(ink - threshold, 0, None)
-    peak = np.percentile(ink[ink > 0], 95) if (ink > 0).any() else 0.0
-    if peak < MIN_INK_CONTRAST:
-        raise ImageError("no ink found: the image looks blank (or the digit is too faint)")
-    return np.clip(ink / peak, 0, 1)
+    """Ink strength on a zero background (not yet normalised), whatever the paper, light or dark,
+    even or not: everything that stands out of the paper, the digit and whatever else is in view."""
+    # The ink is the minority, so it pulls the mean away from the median: dark ink below it, light
+    # chalk above. (Not the border's colour: a dark desk around a white sheet fills the border.)
+    median = float(np.median(gray))
+    skew = float(gray.mean()) - median
+    dark_ink = skew < 0 if abs(skew) > 1e-4 else median > 0.5
+    ink = 1 - gray if dark_ink else gray.copy()
+    return ink - _background(ink)
+
+
+def noise_level(ink: np.ndarray) -> float:
+    """The paper's noise (grain, JPEG, sensor), as a standard deviation. Ink covers a minority of
+    the pixels, so the median absolute deviation measures the paper."""
+    return float(1.4826 * np.median(np.abs(ink - np.median(ink))))
+
+
+def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected components of a boolean image: (labels 1..n, 0 for background; n). NumPy only:
+    each pixel takes the smallest index among its neighbours, with pointer jumping, until stable
+    (scipy.ndimage would do it, but its import alone costs the CLI half a second)."""
+    h, w = mask.shape
+    background = h * w
+    labels = np.where(mask, np.arange(h * w).reshape(h, w), background)
+    while True:
+        padded = np.pad(labels, 1, constant_values=background)
+        rows_min = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])  # separable 3x3 min
+        smallest = np.minimum(np.minimum(rows_min[:-2], rows_min[1:-1]), rows_min[2:])
+        smallest = np.where(mask, smallest, background)
+        lookup = np.append(smallest.ravel(), background)
+        for _ in range(4):  # pointer jumping: a label of a label is a label
+            smallest = lookup[smallest]
+        if np.array_equal(smallest, labels):
+            break
+        labels = smallest
+    roots, dense = np.unique(labels, return_inverse=True)
+    dense = dense.reshape(h, w)
+    if roots[-1] == background:  # the background sorts last: give it 0, components 1..n
+        return np.where(dense == len(roots) - 1, 0, dense + 1), len(roots) - 1
+    return dense + 1, len(roots)
+
+
+def digit_mask(ink: np.ndarray) -> np.ndarray:
+    """The pixels of the digit: the connected components of ink, less what touches the image's
+    border (the sheet's edges, a desk, shadows), the lines of ruled or squared paper and specks,
+    with the digit's separate strokes (a 5's flag, a broken pencil line) kept together. Empty when
+    nothing could be a digit. Faint strokes are kept by hysteresis: a component counts when it is
+    above 2.5 noise levels everywhere and above 5 somewhere."""
+    noise = noise_level(ink)
+    weak, strong = ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
+    h, w = ink.shape
+    # Ruling crosses the whole sheet; a digit's stroke rarely spans 80% of the picture. Where taking
+    # such runs out leaves no digit (a tight crop of a 1 or a 7), they are left in.
+    ruling = _long_runs(weak, 0.8 * w) | _long_runs(weak.T, 0.8 * h).T
+    found = _select_digit(ink, weak & ~ruling, strong & ~ruling) if ruling.any() else None
+    return found if found is not None and found.any() else _select_digit(ink, weak, strong)
+
+
+def _long_runs(mask: np.ndarray, min_length: float) -> np.ndarray:
+    """The pixels of `mask` that belong to a horizontal run of at least `min_length` pixels."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)  # a False column on each side: no run crosses rows
+    padded[:, 1:-1] = mask
+    steps = np.diff(padded.ravel())
+    starts, ends = np.flatnonzero(steps == 1) + 1, np.flatnonzero(steps == -1) + 1
+    long = ends - starts >= min_length
+    marks = np.zeros(padded.size + 1, np.int32)
+    np.add.at(marks, starts[long], 1)
+    np.add.at(marks, ends[long], -1)
+    return (np.cumsum(marks)[:-1].reshape(h, w + 2)[:, 1:-1] > 0)
+
+
+def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    labels, count = label_components(weak)
+    if count == 0:
+        return np.zeros_like(weak)
+    h, w = ink.shape
+    index = np.arange(1, count + 1)
+    has_strong = np.bincount(labels[strong], minlength=count + 1)[1:] > 0
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols] - 1
+    top, bottom = np.full(count, h), np.zeros(count, int)
+    left, right = np.full(count, w), np.zeros(count, int)
+    np.minimum.at(top, ids, rows), np.maximum.at(bottom, ids, rows)
+    np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
+    height, width = bottom - top + 1, right - left + 1
+    touches_border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
+    # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
+    horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
+    vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
+    usable = has_strong & (area >= 0.0005 * h * w) & ~horizontal_line
+    candidates = usable & ~touches_border & ~vertical_line
+    if not candidates.any():  # a digit cropped tight touches the border, a 1 is a vertical line
+        candidates = usable & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+    if not candidates.any():
+        return np.zeros_like(weak)
+    # Grow a box from the heaviest candidate, taking in the candidates close to it.
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    seed = np.argmax(np.where(candidates, mass, -1))
+    kept = index == seed + 1
+    box = [top[seed], left[seed], bottom[seed], right[seed]]
+    while True:
+        reach = 0.35 * max(box[2] - box[0], box[3] - box[1]) + 2
+        near = (candidates & ~kept & (mass >= 0.03 * mass[seed])
+                & (top <= box[2] + reach) & (bottom >= box[0] - reach)
+                & (left <= box[3] + reach) & (right >= box[1] - reach))
+        if not near.any():
+            return np.isin(labels, index[kept])
+        kept |= near
+        box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
 
 def _background(ink: np.ndarray) -> np.ndarray:
     """The paper's level everywhere, as a smooth quadratic surface fitted to the non-ink pixels.
-    Uneven lighting is smooth; strokes are not, so two refits that drop the brightest pixels
-    leave the paper alone, whatever the stroke width."""
+    Uneven lighting is smooth; strokes are not, so refits on the darker half of the pixels leave
+    the paper alone, whatever the stroke width, and a desk filling a third of the frame too."""
     h, w = ink.shape
     ys, xs = np.mgrid[0:h, 0:w]
     step = max(1, max(h, w) // 64)
     y, x, v = (a[::step, ::step].ravel() for a in (ys / h, xs / w, ink))
     basis = lambda y, x: np.stack([np.ones_like(y), y, x, y * y, x * x, x * y], -1)  # noqa: E731
     keep = np.ones_like(v, dtype=bool)
-    for _ in range(3):
+    for _ in range(6):  # a desk at the edges takes a few refits to shed
         coefficients, *_ = np.linalg.lstsq(basis(y[keep], x[keep]), v[keep], rcond=None)
         residual = v - basis(y, x) @ coefficients
-        keep = residual < np.percentile(residual, 70)
+        keep = residual <= np.percentile(residual, 50)
     return (basis(ys / h, xs / w) @ coefficients).astype(np.float32)
 
 
@@ -129,8 +227,18 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def to_mnist(gray: np.ndarray) -> np.ndarray:
-    """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1]."""
+    """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1].
+    ImageError when no digit is found."""
     ink = ink_map(gray)
+    keep = digit_mask(ink)
+    noise = noise_level(ink)
+    ink = np.where(keep, np.clip(ink - 2.5 * noise, 0, None), 0)
+    peak = np.percentile(ink[keep], 95) if keep.any() else 0.0
+    # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
+    if peak < max(MIN_INK_CONTRAST, 6 * noise):
+        raise ImageError("no digit found: the image looks blank, holds only lines or noise, "
+                         "or the digit is too faint")
+    ink = np.clip(ink / peak, 0, 1)
     rows, cols = ink_box(ink)
     digit = ink[rows, cols]
     long_side = max(digit.shape)

@@ -68,8 +68,9 @@ def test_uneven_light_is_removed(mnist):
     ys, xs = np.mgrid[0:page.shape[0], 0:page.shape[1]] / 400
     page = page * (1 - 0.35 * xs) + 0.1 * ys  # a shadow across the page
     ink = ink_map(page)
-    assert ink[:30].max() == 0 and ink[:, -30:].max() == 0  # paper far from the digit is black
-    assert ink.max() == 1
+    # Paper far from the digit is flat zero, up to float noise; the ink stands out by its contrast.
+    assert np.abs(ink[:30]).max() < 0.01 and np.abs(ink[:, -30:]).max() < 0.01
+    assert ink.max() > 0.5
 
 
 @pytest.mark.parametrize("width", [1, 70], ids=["thin pen", "thick marker"])
@@ -85,7 +86,7 @@ def test_thin_and_thick_strokes_both_survive(width, model):
 
 def test_blank_image_has_no_ink(tmp_path):
     Image.new("RGB", (200, 200), (240, 238, 230)).save(tmp_path / "blank.png")
-    with pytest.raises(ImageError, match="no ink found"):
+    with pytest.raises(ImageError, match="no digit found"):
         to_mnist(read_image(tmp_path / "blank.png"))
 
 
@@ -138,7 +139,7 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
     errors = result.stderr.splitlines()
     assert any("notes.png: error: not an image" in line for line in errors)
     assert any("huge.png: error: image too large" in line for line in errors)
-    assert any("blank.png: error: no ink found" in line for line in errors)
+    assert any("blank.png: error: no digit found" in line for line in errors)
     assert any("missing.png: error: cannot read the image" in line for line in errors)
 
 

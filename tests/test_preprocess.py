@@ -1,0 +1,115 @@
+"""The failure classes seen on users' images, one by one: a sheet on a desk, ruled and squared
+paper, faint pencil, high-bit-depth and unusual image modes, and pictures with no digit at all."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO_DIR
+from mnist_cnn.inference import load_numpy_model
+from mnist_cnn.preprocess import ImageError, digit_mask, ink_map, label_components, read_image, to_mnist
+
+MODEL = REPO_DIR / "output_improved" / "model.safetensors"
+INDICES = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_numpy_model(MODEL)
+
+
+def sheet(digit: np.ndarray, size=(420, 360), paper=0.88, ink=0.2, scale=5, lines=(), columns=(), desk=0,
+          desk_level=0.25) -> np.ndarray:
+    """A dark-ink digit (white-on-black 28x28 uint8) on light paper, greyscale in [0, 1]; optional
+    ruled lines (rows), squared-paper columns, and a dark desk frame `desk` pixels wide."""
+    page = np.full(size, paper, np.float32)
+    for row in lines:
+        page[row:row + 2] = paper - 0.25
+    for column in columns:
+        page[:, column:column + 2] = paper - 0.25
+    big = np.asarray(Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC), np.float32) / 255
+    top, left = (size[0] - 28 * scale) // 2, (size[1] - 28 * scale) // 2
+    region = page[top:top + 28 * scale, left:left + 28 * scale]
+    region -= (region - ink) * np.clip(big, 0, 1)
+    if desk:
+        page[:desk], page[-desk:], page[:, :desk], page[:, -desk:] = desk_level, desk_level, desk_level, desk_level
+    return page
+
+
+def read_all(model, mnist, **scene) -> float:
+    images = [to_mnist(sheet(mnist.test_images[i].numpy(), **scene)) for i in INDICES]
+    predictions = model.probabilities(np.stack(images)).argmax(1)
+    return float(np.mean(predictions == mnist.test_labels[list(INDICES)].numpy()))
+
+
+def test_connected_components_match_a_known_layout():
+    mask = np.zeros((8, 10), bool)
+    mask[1:3, 1:3] = mask[3, 3] = True  # diagonal neighbours join (8-connectivity)
+    mask[5:7, 5:9] = True
+    mask[0, 9] = True
+    labels, count = label_components(mask)
+    assert count == 3
+    assert labels[1, 1] == labels[3, 3] != labels[5, 5] and labels[0, 9] not in (0, labels[5, 5])
+    assert (labels[~mask] == 0).all()
+
+
+def test_a_sheet_on_a_dark_desk_is_not_taken_for_the_digit(model, mnist):
+    assert read_all(model, mnist, desk=40) >= 11 / 12
+    page = sheet(mnist.test_images[0].numpy(), desk=40)
+    kept = digit_mask(ink_map(page))
+    rows, cols = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
+    assert rows.min() > 40 and cols.min() > 40 and rows.max() < page.shape[0] - 40, "the desk was kept"
+
+
+def test_ruled_and_squared_paper(model, mnist):
+    ruled = dict(lines=range(15, 420, 45))
+    assert read_all(model, mnist, **ruled) >= 11 / 12
+    assert read_all(model, mnist, lines=range(15, 420, 45), columns=range(20, 360, 45)) >= 10 / 12
+
+
+def test_faint_pencil_on_grey_paper(model, mnist):
+    rng = np.random.default_rng(0)
+    images = []
+    for i in INDICES:
+        page = sheet(mnist.test_images[i].numpy(), paper=0.62, ink=0.5)  # contrast 0.12
+        images.append(to_mnist(np.clip(page + rng.normal(0, 0.01, page.shape), 0, 1).astype(np.float32)))
+    predictions = model.probabilities(np.stack(images)).argmax(1)
+    assert np.mean(predictions == mnist.test_labels[list(INDICES)].numpy()) >= 11 / 12
+
+
+def test_a_thin_separate_stroke_stays_with_its_digit():
+    page = np.full((300, 300), 0.9, np.float32)
+    page[80:220, 140:146] = 0.1   # the body of a 5 (roughly)
+    page[70:76, 150:210] = 0.1    # its flag, drawn apart, 4 pixels above the body
+    kept = digit_mask(ink_map(page))
+    assert kept[72, 180] and kept[150, 142]
+
+
+@pytest.mark.parametrize("name, picture", [
+    ("blank page", np.full((300, 300), 0.9, np.float32)),
+    ("ruled lines only", sheet(np.zeros((28, 28), np.uint8), lines=range(15, 420, 45))),
+    ("uniform noise", np.random.default_rng(0).random((300, 300)).astype(np.float32)),
+])
+def test_pictures_without_a_digit_are_refused(name, picture):
+    with pytest.raises(ImageError, match="no digit found"):
+        to_mnist(picture)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I", "F", "CMYK", "P", "1", "LA"])
+def test_every_image_mode_reads_at_its_full_scale(mode, mnist, model, tmp_path):
+    page = sheet(mnist.test_images[0].numpy(), size=(200, 200), scale=5)  # a 7
+    if mode == "I;16":
+        image = Image.fromarray((page * 65535).astype(np.uint16))
+    elif mode == "I":
+        image = Image.fromarray((page * 65535).astype(np.int32))
+    elif mode == "F":
+        image = Image.fromarray(page)
+    else:
+        image = Image.fromarray((page * 255).astype(np.uint8)).convert(mode if mode != "P" else "RGB")
+        if mode == "P":
+            image = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    path = tmp_path / ("digit.tiff" if mode in ("I", "F", "CMYK") else "digit.png")
+    image.save(path)
+    gray = read_image(path)
+    assert gray.dtype == np.float32 and 0.7 < np.median(gray) <= 1.0, "the paper must stay light"
+    assert model.probabilities(to_mnist(gray)[None])[0].argmax() == 7
