@@ -43,6 +43,10 @@ class TrainConfig:
     translate: float = _option(0.1, "augmentation: max shift, fraction of the image size")
     scale: float = _option(0.1, "augmentation: max zoom in or out, fraction")
     shear: float = _option(10.0, "augmentation: max shear, degrees")
+    aspect: float = _option(0.0, "augmentation: max stretch of one axis against the other, fraction")
+    elastic: float = _option(0.0, "augmentation: elastic distortion, displacement in pixels (std)")
+    thickness: float = _option(0.0, "augmentation: probability of thickening or thinning the strokes")
+    one_flags: float = _option(0.0, "augmentation: probability of drawing a flag (and sometimes a base) on a 1")
     erase: float = _option(0.0, "augmentation: probability of erasing a random rectangle")
     # Guards.
     grad_clip: float = _option(0.0, "clip the global gradient norm to this value (0: off)")
@@ -91,14 +95,15 @@ def config_problems(config: TrainConfig) -> list[str]:
             problems.append(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(config, name)})")
     if not config.lr > 0:
         problems.append(f"--lr must be positive (got {config.lr})")
-    for name in ("weight_decay", "grad_clip", "rotation", "translate", "scale", "shear", "limit",
+    for name in ("weight_decay", "grad_clip", "rotation", "translate", "scale", "shear", "aspect", "elastic", "limit",
                  "early_stop", "val_size", "plateau_patience"):
         if getattr(config, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must not be negative (got {getattr(config, name)})")
     if not 0 <= config.label_smoothing < 1:
         problems.append(f"--label-smoothing must be in [0, 1) (got {config.label_smoothing})")
-    if not 0 <= config.erase <= 1:
-        problems.append(f"--erase is a probability, in [0, 1] (got {config.erase})")
+    for name in ("erase", "thickness", "one_flags"):
+        if not 0 <= getattr(config, name) <= 1:
+            problems.append(f"--{name.replace('_', '-')} is a probability, in [0, 1] (got {getattr(config, name)})")
     if not 0 < config.plateau_factor < 1:
         problems.append(f"--plateau-factor must be in (0, 1) (got {config.plateau_factor})")
     if config.scale >= 1 or config.translate >= 1:

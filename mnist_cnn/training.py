@@ -280,7 +280,7 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
         index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
         images, labels = train.images[index], train.labels[index]
         if config.augment:
-            images = augment_batch(images, config)
+            images = augment_batch(images, labels, config)
         images = normalize(images).contiguous(memory_format=torch.channels_last)
         with autocast(device):
             logits = trainable(images)

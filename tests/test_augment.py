@@ -12,6 +12,7 @@ from mnist_cnn.models import load_trained_model
 from mnist_cnn.training import predict_logits
 
 CONFIG = dataclasses.replace(TrainConfig(), augment=True, erase=0.5)
+CONFIG_NO_ERASE = dataclasses.replace(TrainConfig(), augment=True, rotation=10, translate=0.1, scale=0.1, shear=10)
 
 
 def test_each_image_of_a_batch_gets_its_own_transform(mnist):
@@ -45,7 +46,7 @@ def test_augmentation_changes_images_but_keeps_their_digit(mnist):
     model, _ = load_trained_model(REPO_DIR / "output_improved" / "model.safetensors")
     images, labels = to_float(mnist.test_images[:2000]), mnist.test_labels[:2000]
     torch.manual_seed(0)
-    augmented = augment_batch(images, CONFIG)
+    augmented = augment_batch(images, labels, CONFIG)
     assert (augmented - images).abs().flatten(1).amax(1).min() > 0.1  # every image changed
     accuracy = (predict_logits(model, augmented, 500).argmax(1) == labels).float().mean().item()
     assert accuracy > 0.9  # 93.4% measured: erasing at p=0.5 hides strokes the model never saw hidden
@@ -54,4 +55,49 @@ def test_augmentation_changes_images_but_keeps_their_digit(mnist):
 @pytest.mark.parametrize("device", ["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
 def test_augmentation_runs_on_the_batch_device(device):
     images = torch.rand(4, 1, 28, 28, device=device)
-    assert augment_batch(images, CONFIG).device.type == device
+    assert augment_batch(images, torch.ones(4, dtype=torch.long, device=device), CONFIG).device.type == device
+
+
+def test_style_augmentations_off_leave_the_random_stream_alone(mnist):
+    """Runs that do not ask for the style augmentations draw exactly what they drew before them."""
+    images = to_float(mnist.train_images[:32])
+    torch.manual_seed(0)
+    plain = augment.random_affine(images, 10, 0.1, 0.1, 10)
+    after_plain = torch.rand(1)
+    torch.manual_seed(0)
+    styled_off = augment_batch(images, mnist.train_labels[:32], CONFIG_NO_ERASE)
+    assert torch.equal(plain, styled_off) and torch.equal(torch.rand(1), after_plain)
+
+
+def test_aspect_and_elastic_distortion_move_strokes_but_keep_the_ink(mnist):
+    images = to_float(mnist.train_images[:64])
+    torch.manual_seed(0)
+    affine = augment.random_affine(images, 0, 0, 0, 0, aspect=0.0, elastic=1.5)
+    moved = (affine - images).abs().flatten(1).amax(1)
+    assert (moved > 0.2).float().mean() > 0.9
+    ratio = affine.flatten(1).sum(1) / images.flatten(1).sum(1)  # strokes are bent, not erased
+    assert 0.5 < ratio.min() and ratio.max() < 2
+    torch.manual_seed(0)
+    stretched = augment.random_affine(images, 0, 0, 0, 0, aspect=0.3)
+    widths = (stretched[:, 0] > 0.5).any(1).sum(1).float() / (images[:, 0] > 0.5).any(1).sum(1).float()
+    assert widths.min() < 0.9 and widths.max() > 1.1, "some narrower, some wider"
+
+
+def test_thickness_makes_some_strokes_thicker_and_some_thinner(mnist):
+    images = to_float(mnist.train_images[:200])
+    torch.manual_seed(0)
+    ratio = augment.random_thickness(images, 1.0).flatten(1).sum(1) / images.flatten(1).sum(1)
+    assert (ratio > 1.2).any() and (ratio < 0.9).any()
+    assert torch.equal(augment.random_thickness(images, 0.0), images)
+
+
+def test_one_flags_are_drawn_on_ones_only_and_only_add_ink(mnist):
+    images, labels = to_float(mnist.train_images[:300]), mnist.train_labels[:300]
+    torch.manual_seed(0)
+    flagged = augment.random_one_flags(images, labels, 1.0)
+    added = (flagged - images).flatten(1)
+    assert (added >= 0).all()
+    assert (added[labels != 1].abs().amax(1) == 0).all()
+    ones = added[labels == 1]
+    # A flag can run along a 1 that leans left already; most must show.
+    assert ((ones > 0.5).sum(1) >= 6).float().mean() >= 0.8

@@ -4,9 +4,12 @@ same preprocessing and inference as `predict_custom.py`, next to a naive baselin
     python tools/evaluate.py                      # both models, every set -> results/evaluation.md
     python tools/evaluate.py --models improved --count 500
 
-Sets: the MNIST test set drawn as dark ink on white paper; photo-like renderings of MNIST test
-digits (tools/photo_like.py); USPS and Semeion from ../shared/digits (other writers, other
-scanners), each drawn as a picture with a paper margin around the digit. The naive baseline
+Sets: the MNIST test set drawn as dark ink on white paper; renderings of MNIST test digits
+(tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
+squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
+drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas); USPS
+and Semeion from ../shared/digits (other writers, other scanners), each drawn as a picture with a
+paper margin around the digit. The naive baseline
 resizes the whole picture to 28x28 and inverts it (white ink on black, as MNIST): what a script
 without preprocessing does, given the polarity for free.
 """
@@ -27,12 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.inference import DEFAULT_MODELS, NumpyModel, load_numpy_model  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
-from mnist_cnn.preprocess import ImageError, to_mnist, working_gray  # noqa: E402
+from mnist_cnn.preprocess import ImageError, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from tools.photo_like import render_photo  # noqa: E402
+from tools.photo_like import render_canvas, render_hard_photo, render_photo  # noqa: E402
 
-SETS = ("mnist", "photo", "usps", "semeion")
+RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
+SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
+             "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
+             "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "usps": "USPS test set", "semeion": "Semeion"}
 
 
@@ -48,12 +54,12 @@ def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Im
 
 def load_set(name: str, count: int | None, seed: int = 0) -> tuple[Iterator[Image.Image], np.ndarray]:
     """(pictures, labels) of one set, the first `count` of them (all when None)."""
-    if name in ("mnist", "photo"):
+    if name == "mnist" or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
-        if name == "photo":
+        if name in RENDERERS:
             rng = np.random.default_rng(seed)
-            return (render_photo(digit, rng) for digit in digits), labels
+            return (RENDERERS[name](digit, rng) for digit in digits), labels
         # MNIST digits already sit in a 4-pixel margin of their 28x28.
         return (digit_on_paper(digit, margin=0.15) for digit in digits), labels
     path = SHARED_DIGITS_DIR / f"{name}.npz"
@@ -65,8 +71,8 @@ def load_set(name: str, count: int | None, seed: int = 0) -> tuple[Iterator[Imag
 
 
 def naive_28x28(picture: Image.Image) -> np.ndarray:
-    gray = np.asarray(picture.convert("L").resize((28, 28), Image.Resampling.BILINEAR), np.float32) / 255
-    return 1 - gray
+    gray = Image.fromarray(to_gray(picture), "F").resize((28, 28), Image.Resampling.BILINEAR)
+    return 1 - np.asarray(gray)
 
 
 def score(model: NumpyModel, name: str, count: int | None) -> dict:
@@ -99,21 +105,24 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", choices=("basic", "improved"), default=["basic", "improved"])
+    parser.add_argument("--weights", nargs="+", type=Path, help="weights files to evaluate instead of --models")
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--count", type=int, default=None, help="only the first N images of each set")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "evaluation.md")
     args = parser.parse_args(argv)
-    weights = {"improved": DEFAULT_MODELS[0], "basic": DEFAULT_MODELS[1]}
+    committed = {"improved": DEFAULT_MODELS[0], "basic": DEFAULT_MODELS[1]}
+    weights = {str(path): path for path in args.weights} if args.weights else \
+        {name: committed[name] for name in args.models}
     sections = []
-    for model_name in args.models:
-        model = load_numpy_model(weights[model_name])
+    for model_name, path in weights.items():
+        model = load_numpy_model(path)
         scores = {}
         for name in args.sets:
             started = time.perf_counter()
             scores[name] = score(model, name, args.count)
             print(f"{model_name} / {name}: {100 * scores[name]['pipeline']:.2f}% "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
-        sections.append(table(f"{model_name}_cnn", scores))
+        sections.append(table(model_name if args.weights else f"{model_name}_cnn", scores))
     text = "\n".join(sections)
     print(text)
     with atomic_path(args.out) as tmp:

@@ -46,3 +46,92 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
         render_photo(digit, rng).save(path, quality=95)
         paths.append(path)
     return paths
+
+
+def render_hard_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A harder photo of a handwritten digit, each trouble drawn at random: the sheet's edges and a
+    desk in view, the sheet rotated, ruled or squared paper, a shadow, faint pencil on grey paper, a
+    thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo."""
+    size = int(rng.integers(80, 180))
+    pen = rng.choice(["normal", "thin", "thick"])
+    big = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
+    if pen != "normal":  # at this scale a filter of 5-9 pixels moves the stroke edge by 2-4 pixels
+        k = int(rng.choice([5, 7, 9]))
+        big = big.filter(ImageFilter.MinFilter(k) if pen == "thin" else ImageFilter.MaxFilter(k))
+    ink = np.clip(np.asarray(big, np.float32) / 255, 0, 1)
+    height, width = int(size * rng.uniform(1.6, 2.4)), int(size * rng.uniform(1.6, 2.4))
+    faint = rng.random() < 0.25
+    paper = rng.uniform(0.55, 0.75) if faint else rng.uniform(0.75, 0.95)
+    ink_level = paper - rng.uniform(0.12, 0.25) if faint else rng.uniform(0.05, 0.3)
+    sheet = np.full((height, width), paper, np.float32)
+    ruling = rng.choice(["plain", "ruled", "squared"])
+    spacing = int(size * rng.uniform(0.3, 0.55))
+    line_level = paper - rng.uniform(0.1, 0.25)
+    if ruling != "plain":
+        sheet[int(rng.integers(0, spacing))::spacing] = line_level
+    if ruling == "squared":
+        sheet[:, int(rng.integers(0, spacing))::spacing] = line_level
+    top, left = int(rng.integers(size // 4, height - size - size // 4)), int(rng.integers(size // 4, width - size - size // 4))
+    region = sheet[top:top + size, left:left + size]
+    region += (ink_level - region) * ink
+    # The sheet, slightly rotated, lying on a desk that shows on some sides.
+    angle = rng.uniform(-5, 5)
+    desk_level = rng.uniform(0.1, 0.45)
+    picture = Image.fromarray(sheet, "F").rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=-1.0)
+    margins = [int(rng.integers(0, size // 2)) if rng.random() < 0.6 else 0 for _ in range(4)]
+    canvas = np.full((picture.height + margins[0] + margins[1], picture.width + margins[2] + margins[3]),
+                     -1.0, np.float32)
+    canvas[margins[0]:margins[0] + picture.height, margins[2]:margins[2] + picture.width] = np.asarray(picture)
+    # Crop the rotation's empty corners off where no desk margin was asked for on that side.
+    crop_y, crop_x = int(abs(np.sin(np.deg2rad(angle))) * width) + 1, int(abs(np.sin(np.deg2rad(angle))) * height) + 1
+    canvas = canvas[(0 if margins[0] else crop_y):canvas.shape[0] - (0 if margins[1] else crop_y),
+                    (0 if margins[2] else crop_x):canvas.shape[1] - (0 if margins[3] else crop_x)]
+    desk = desk_level + rng.normal(0, 0.03, canvas.shape)
+    gray = np.where(canvas < 0, desk, canvas)
+    ys, xs = np.mgrid[0:gray.shape[0], 0:gray.shape[1]] / max(gray.shape)
+    if rng.random() < 0.4:  # a soft shadow across part of the picture (a hand, a phone)
+        direction = rng.uniform(0, 2 * np.pi)
+        along = np.cos(direction) * (xs - 0.5) + np.sin(direction) * (ys - 0.5)
+        gray = gray * (1 - rng.uniform(0.15, 0.4) / (1 + np.exp(-(along - rng.uniform(-0.2, 0.3)) / 0.05)))
+    gray = gray * (1 + rng.uniform(-0.15, 0.15) * (ys - 0.5))
+    if rng.random() < 0.2:  # a flatbed scan: sharp, clean, 16-bit greyscale
+        gray = np.clip(gray + rng.normal(0, 0.004, gray.shape), 0, 1)
+        return Image.fromarray((gray * 65535).astype(np.uint16))
+    camera = Image.fromarray(np.clip(gray * 255, 0, 255).astype(np.uint8))
+    gray = np.asarray(camera.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))), np.float32) / 255
+    gray = gray + rng.normal(0, rng.uniform(0.005, 0.03), gray.shape)
+    rgb = np.clip(gray[..., None] * rng.uniform(0.85, 1.0, 3) * 255, 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=int(rng.integers(60, 92)))
+    buffer.seek(0)
+    return Image.open(buffer)
+
+
+def render_canvas(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A digit drawn on a web canvas or in a paint program: black strokes on white, sharp and
+    anti-aliased, thin (down to a pixel or two) or thick, and much smaller or larger than its canvas."""
+    canvas_size = int(rng.integers(150, 400))
+    kind = rng.choice(["thin", "one-pixel", "thick", "small", "large"])
+    fraction = {"small": rng.uniform(0.12, 0.25), "large": rng.uniform(0.95, 1.1)}.get(kind, rng.uniform(0.4, 0.8))
+    size = max(14, int(canvas_size * fraction))
+    # Strokes of constant width: the digit's shape thresholded at high resolution, then thinned or thickened.
+    big = Image.fromarray(digit).resize((size * 2, size * 2), Image.Resampling.BICUBIC).point(lambda v: 255 * (v > 100))
+    if kind in ("thin", "one-pixel", "small"):
+        big = big.filter(ImageFilter.MinFilter(5 if size > 100 else 3))
+    elif kind == "thick":
+        big = big.filter(ImageFilter.MaxFilter(int(rng.choice([5, 9, 13]))))
+    strokes = np.asarray(big.resize((size, size), Image.Resampling.BOX), np.float32) / 255  # anti-aliased
+    if kind == "one-pixel":  # the shape's morphological skeleton: strokes one pixel wide, not anti-aliased
+        shape = big.resize((size, size), Image.Resampling.BOX).point(lambda v: 255 * (v > 127))
+        skeleton = np.zeros((size, size), bool)
+        while np.asarray(shape).any():
+            eroded = shape.filter(ImageFilter.MinFilter(3))
+            skeleton |= np.asarray(shape) > np.asarray(eroded.filter(ImageFilter.MaxFilter(3)))
+            shape = eroded
+        strokes = skeleton.astype(np.float32)
+    canvas = np.zeros((canvas_size, canvas_size), np.float32)
+    top = int(rng.integers(0, max(1, canvas_size - size))) if size < canvas_size else (canvas_size - size) // 2
+    left = int(rng.integers(0, max(1, canvas_size - size))) if size < canvas_size else (canvas_size - size) // 2
+    ys, xs = slice(max(top, 0), min(top + size, canvas_size)), slice(max(left, 0), min(left + size, canvas_size))
+    canvas[ys, xs] = strokes[ys.start - top:ys.stop - top, xs.start - left:xs.stop - left]
+    return Image.fromarray((255 * (1 - canvas)).astype(np.uint8)).convert("RGB")
