@@ -80,15 +80,35 @@ def _as_float(image: Image.Image) -> np.ndarray:
 
 
 def ink_map(gray: np.ndarray) -> np.ndarray:
-    """Ink strength on a zero background (not yet normalised), whatever the paper, light or dark,
-    even or not: everything that stands out of the paper, the digit and whatever else is in view."""
-    # The ink is the minority, so it pulls the mean away from the median: dark ink below it, light
-    # chalk above. (Not the border's colour: a dark desk around a white sheet fills the border.)
-    median = float(np.median(gray))
-    skew = float(gray.mean()) - median
-    dark_ink = skew < 0 if abs(skew) > 1e-4 else median > 0.5
+    """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
+    evenly lit or not: everything that stands out of the paper locally, the digit and whatever
+    else is in view."""
+    # Polarity from the fine detail alone (the picture less its blur): strokes are the thin extreme
+    # there, dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a
+    # desk can cover half of it.
+    h, w = gray.shape
+    detail = gray - _resize(_resize(gray, (4, 4)), (w, h))
+    skew = float(np.mean(detail ** 3))
+    dark_ink = skew < 0 if np.abs(detail).max() > 1e-3 else float(np.median(gray)) > 0.5
     ink = 1 - gray if dark_ink else gray.copy()
-    return ink - _background(ink)
+    ink -= _paper_level(ink)
+    return ink - np.median(ink)  # the paper at zero
+
+
+def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(size, Image.Resampling.BILINEAR))
+
+
+def _paper_level(ink: np.ndarray) -> np.ndarray:
+    """The paper's level everywhere: a grey opening (minimum, then maximum, over squares a fifth of
+    the picture wide) removes every stroke narrower than that and keeps what is broad, uneven light,
+    a shadow's edge, a desk. Computed at half resolution: it is smooth, and the filters cost the
+    square of their size."""
+    h, w = ink.shape
+    small = Image.fromarray(ink.astype(np.float32), "F").resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
+    size = int(min(h, w) / 10) // 2 * 2 + 1
+    opened = small.filter(ImageFilter.MinFilter(size)).filter(ImageFilter.MaxFilter(size))
+    return np.asarray(opened.resize((w, h), Image.Resampling.BILINEAR), np.float32)
 
 
 def noise_level(ink: np.ndarray) -> float:
@@ -191,23 +211,6 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.n
             return np.isin(labels, index[kept])
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
-
-
-def _background(ink: np.ndarray) -> np.ndarray:
-    """The paper's level everywhere, as a smooth quadratic surface fitted to the non-ink pixels.
-    Uneven lighting is smooth; strokes are not, so refits on the darker half of the pixels leave
-    the paper alone, whatever the stroke width, and a desk filling a third of the frame too."""
-    h, w = ink.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    step = max(1, max(h, w) // 64)
-    y, x, v = (a[::step, ::step].ravel() for a in (ys / h, xs / w, ink))
-    basis = lambda y, x: np.stack([np.ones_like(y), y, x, y * y, x * x, x * y], -1)  # noqa: E731
-    keep = np.ones_like(v, dtype=bool)
-    for _ in range(6):  # a desk at the edges takes a few refits to shed
-        coefficients, *_ = np.linalg.lstsq(basis(y[keep], x[keep]), v[keep], rcond=None)
-        residual = v - basis(y, x) @ coefficients
-        keep = residual <= np.percentile(residual, 50)
-    return (basis(ys / h, xs / w) @ coefficients).astype(np.float32)
 
 
 def ink_box(ink: np.ndarray, trim: float = 0.002) -> tuple[slice, slice]:

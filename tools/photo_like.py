@@ -48,23 +48,28 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
     return paths
 
 
-def render_hard_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, **fixed) -> Image.Image:
     """A harder photo of a handwritten digit, each trouble drawn at random: the sheet's edges and a
     desk in view, the sheet rotated, ruled or squared paper, a shadow, faint pencil on grey paper, a
-    thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo."""
+    thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo. `fixed`
+    pins any of them (pen, faint, ruling, desk, angle, shadow, scan), for tests of one trouble."""
+    def pick(name, draw):  # every draw is made, pinned or not, so the other troubles stay the same
+        value = draw()
+        return fixed.get(name, value)
+
     size = int(rng.integers(80, 180))
-    pen = rng.choice(["normal", "thin", "thick"])
+    pen = pick("pen", lambda: rng.choice(["normal", "thin", "thick"]))
     big = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
     if pen != "normal":  # at this scale a filter of 5-9 pixels moves the stroke edge by 2-4 pixels
         k = int(rng.choice([5, 7, 9]))
         big = big.filter(ImageFilter.MinFilter(k) if pen == "thin" else ImageFilter.MaxFilter(k))
     ink = np.clip(np.asarray(big, np.float32) / 255, 0, 1)
     height, width = int(size * rng.uniform(1.6, 2.4)), int(size * rng.uniform(1.6, 2.4))
-    faint = rng.random() < 0.25
+    faint = pick("faint", lambda: rng.random() < 0.25)
     paper = rng.uniform(0.55, 0.75) if faint else rng.uniform(0.75, 0.95)
     ink_level = paper - rng.uniform(0.12, 0.25) if faint else rng.uniform(0.05, 0.3)
     sheet = np.full((height, width), paper, np.float32)
-    ruling = rng.choice(["plain", "ruled", "squared"])
+    ruling = pick("ruling", lambda: rng.choice(["plain", "ruled", "squared"]))
     spacing = int(size * rng.uniform(0.3, 0.55))
     line_level = paper - rng.uniform(0.1, 0.25)
     if ruling != "plain":
@@ -75,10 +80,12 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Imag
     region = sheet[top:top + size, left:left + size]
     region += (ink_level - region) * ink
     # The sheet, slightly rotated, lying on a desk that shows on some sides.
-    angle = rng.uniform(-5, 5)
+    angle = pick("angle", lambda: rng.uniform(-5, 5))
     desk_level = rng.uniform(0.1, 0.45)
     picture = Image.fromarray(sheet, "F").rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=-1.0)
     margins = [int(rng.integers(0, size // 2)) if rng.random() < 0.6 else 0 for _ in range(4)]
+    if "desk" in fixed:
+        margins = [m or size // 4 for m in margins] if fixed["desk"] else [0, 0, 0, 0]
     canvas = np.full((picture.height + margins[0] + margins[1], picture.width + margins[2] + margins[3]),
                      -1.0, np.float32)
     canvas[margins[0]:margins[0] + picture.height, margins[2]:margins[2] + picture.width] = np.asarray(picture)
@@ -89,12 +96,12 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Imag
     desk = desk_level + rng.normal(0, 0.03, canvas.shape)
     gray = np.where(canvas < 0, desk, canvas)
     ys, xs = np.mgrid[0:gray.shape[0], 0:gray.shape[1]] / max(gray.shape)
-    if rng.random() < 0.4:  # a soft shadow across part of the picture (a hand, a phone)
+    if pick("shadow", lambda: rng.random() < 0.4):  # a soft shadow across part of the picture (a hand, a phone)
         direction = rng.uniform(0, 2 * np.pi)
         along = np.cos(direction) * (xs - 0.5) + np.sin(direction) * (ys - 0.5)
         gray = gray * (1 - rng.uniform(0.15, 0.4) / (1 + np.exp(-(along - rng.uniform(-0.2, 0.3)) / 0.05)))
     gray = gray * (1 + rng.uniform(-0.15, 0.15) * (ys - 0.5))
-    if rng.random() < 0.2:  # a flatbed scan: sharp, clean, 16-bit greyscale
+    if pick("scan", lambda: rng.random() < 0.2):  # a flatbed scan: sharp, clean, 16-bit greyscale
         gray = np.clip(gray + rng.normal(0, 0.004, gray.shape), 0, 1)
         return Image.fromarray((gray * 65535).astype(np.uint16))
     camera = Image.fromarray(np.clip(gray * 255, 0, 255).astype(np.uint8))
