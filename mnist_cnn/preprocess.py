@@ -70,7 +70,9 @@ def to_gray(image: Image.Image) -> np.ndarray:
         else:
             full_scale = max(_HIGH_BIT_FULL_SCALE[image.mode], values.max(initial=0))
         return np.clip(values / full_scale, 0, 1).astype(np.float32)
-    if image.mode not in ("L", "1", "RGB", "P"):  # CMYK, YCbCr, LAB, HSV: through RGB, which Pillow knows for all
+    if image.mode == "1":  # a bilevel scan's dithering stands for grey: average it back
+        return _as_float(image.convert("L").filter(ImageFilter.GaussianBlur(1.5)))
+    if image.mode not in ("L", "RGB", "P"):  # CMYK, YCbCr, LAB, HSV: through RGB, which Pillow knows for all
         image = image.convert("RGB")
     return _as_float(image.convert("L"))
 
@@ -105,10 +107,12 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     a shadow's edge, a desk. Computed at half resolution: it is smooth, and the filters cost the
     square of their size."""
     h, w = ink.shape
-    small = Image.fromarray(ink.astype(np.float32), "F").resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
+    small = _resize(ink, (max(1, w // 2), max(1, h // 2)))
     size = int(min(h, w) / 10) // 2 * 2 + 1
-    opened = small.filter(ImageFilter.MinFilter(size)).filter(ImageFilter.MaxFilter(size))
-    return np.asarray(opened.resize((w, h), Image.Resampling.BILINEAR), np.float32)
+    # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
+    padded = np.pad(small, size, mode="reflect", reflect_type="odd")
+    opened = Image.fromarray(padded, "F").filter(ImageFilter.MinFilter(size)).filter(ImageFilter.MaxFilter(size))
+    return _resize(np.asarray(opened)[size:-size, size:-size], (w, h))
 
 
 def noise_level(ink: np.ndarray) -> float:
@@ -151,29 +155,82 @@ def digit_mask(ink: np.ndarray) -> np.ndarray:
     noise = noise_level(ink)
     weak, strong = ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
     h, w = ink.shape
-    # Ruling crosses the whole sheet; a digit's stroke rarely spans 80% of the picture. Where taking
-    # such runs out leaves no digit (a tight crop of a 1 or a 7), they are left in.
-    ruling = _long_runs(weak, 0.8 * w) | _long_runs(weak.T, 0.8 * h).T
+    # Ruling crosses the whole sheet in parallel lines; a digit's stroke rarely spans 75% of the
+    # picture. Where taking such lines out leaves no digit (a tight crop of a 1 or a 7), they stay.
+    # Dilated: the blurred rows along a line would otherwise bridge it to the digit.
+    ruling = _dilate(_ruling(weak, 0.75), 5)
     found = _select_digit(ink, weak & ~ruling, strong & ~ruling) if ruling.any() else None
     return found if found is not None and found.any() else _select_digit(ink, weak, strong)
 
 
-def _long_runs(mask: np.ndarray, min_length: float) -> np.ndarray:
-    """The pixels of `mask` that belong to a horizontal run of at least `min_length` pixels."""
+def _ruling(mask: np.ndarray, fraction: float) -> np.ndarray:
+    """Pixels of parallel straight lines, within 6 degrees of horizontal or vertical, longer than
+    `fraction` of the picture (gaps allowed): a sheet photographed slightly askew keeps its ruling
+    straight, not level. Each slope is tried by shearing the picture so that such a line becomes a row."""
+    found = np.zeros_like(mask)
+    for transposed in (False, True):
+        picture = mask.T if transposed else mask
+        h, w = picture.shape
+        columns = np.broadcast_to(np.arange(w), (h, w))
+        for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
+            rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
+            inside = (rows >= 0) & (rows < h)
+            sheared = picture[rows.clip(0, h - 1), columns] & inside
+            line = _dense_rows(sheared, int(fraction * w)) & inside
+            # Ruling is thin and comes in parallel lines; a thick stroke, or one long stroke alone
+            # (a 1), is not ruling.
+            thin_rows = _thin_bands(line.any(1), max(3, round(0.03 * h)))
+            if _count_bands(thin_rows) < 2:
+                continue
+            line &= thin_rows[:, None]
+            hit = np.zeros_like(picture)
+            hit[rows[line], columns[line]] = True
+            found |= hit.T if transposed else hit
+    return found
+
+
+def _bands(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of True in a 1-D boolean array, ends exclusive."""
+    steps = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
+
+
+def _thin_bands(flags: np.ndarray, max_width: int) -> np.ndarray:
+    """`flags` with its runs of True wider than `max_width` cleared."""
+    starts, ends = _bands(flags)
+    keep = np.zeros_like(flags)
+    for start, end in zip(starts, ends):
+        keep[start:end] = end - start <= max_width
+    return keep
+
+
+def _count_bands(flags: np.ndarray) -> int:
+    return len(_bands(flags)[0])
+
+
+def _dense_rows(mask: np.ndarray, length: int, density: float = 0.75) -> np.ndarray:
+    """The pixels of `mask` covered by a horizontal window of `length` pixels that is at least
+    `density` full: a ruled line, even where noise or faint ink breaks it up into dashes."""
     h, w = mask.shape
-    padded = np.zeros((h, w + 2), np.int8)  # a False column on each side: no run crosses rows
-    padded[:, 1:-1] = mask
-    steps = np.diff(padded.ravel())
-    starts, ends = np.flatnonzero(steps == 1) + 1, np.flatnonzero(steps == -1) + 1
-    long = ends - starts >= min_length
-    marks = np.zeros(padded.size + 1, np.int32)
-    np.add.at(marks, starts[long], 1)
-    np.add.at(marks, ends[long], -1)
-    return (np.cumsum(marks)[:-1].reshape(h, w + 2)[:, 1:-1] > 0)
+    if length > w:
+        return np.zeros_like(mask)
+    totals = np.cumsum(np.pad(mask, ((0, 0), (1, 0))), axis=1)
+    dense = totals[:, length:] - totals[:, :-length] >= density * length  # window [j, j + length)
+    cover = np.zeros((h, w + 1), np.int32)
+    cover[:, :w - length + 1] += dense
+    cover[:, length:] -= dense
+    return (np.cumsum(cover, axis=1)[:, :w] > 0) & mask
+
+
+def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
 
 
 def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
-    labels, count = label_components(weak)
+    # Pixels two apart still belong together: a one-pixel pen line shrunk to the working size
+    # breaks up into dots and dashes.
+    labels, count = label_components(_dilate(weak, 3))
+    labels = np.where(weak, labels, 0)
     if count == 0:
         return np.zeros_like(weak)
     h, w = ink.shape

@@ -114,11 +114,13 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, **fixed) -> I
     return Image.open(buffer)
 
 
-def render_canvas(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+def render_canvas(digit: np.ndarray, rng: np.random.Generator, kind: str | None = None) -> Image.Image:
     """A digit drawn on a web canvas or in a paint program: black strokes on white, sharp and
-    anti-aliased, thin (down to a pixel or two) or thick, and much smaller or larger than its canvas."""
+    anti-aliased, thin (down to a pixel or two) or thick, and much smaller or larger than its canvas.
+    `kind` pins one of "thin", "one-pixel", "thick", "small", "large"."""
     canvas_size = int(rng.integers(150, 400))
-    kind = rng.choice(["thin", "one-pixel", "thick", "small", "large"])
+    drawn = rng.choice(["thin", "one-pixel", "thick", "small", "large"])
+    kind = kind or drawn
     fraction = {"small": rng.uniform(0.12, 0.25), "large": rng.uniform(0.95, 1.1)}.get(kind, rng.uniform(0.4, 0.8))
     size = max(14, int(canvas_size * fraction))
     # Strokes of constant width: the digit's shape thresholded at high resolution, then thinned or thickened.
