@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -111,8 +112,18 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     size = int(min(h, w) / 10) // 2 * 2 + 1
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
-    opened = Image.fromarray(padded, "F").filter(ImageFilter.MinFilter(size)).filter(ImageFilter.MaxFilter(size))
-    return _resize(np.asarray(opened)[size:-size, size:-size], (w, h))
+    opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)
+    return _resize(opened[size:-size, size:-size], (w, h))
+
+
+def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
+    """Minimum or maximum over size x size squares, as two passes along rows and columns (edges
+    replicated): size operations per pixel instead of size squared."""
+    half = size // 2
+    for axis in (0, 1):
+        padded = np.pad(image, [(half, half) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        image = reduce(sliding_window_view(padded, size, axis=axis), axis=-1)
+    return image
 
 
 def noise_level(ink: np.ndarray) -> float:
