@@ -188,10 +188,10 @@ def _ruling(mask: np.ndarray, fraction: float) -> np.ndarray:
             inside = (rows >= 0) & (rows < h)
             sheared = picture[rows.clip(0, h - 1), columns] & inside
             line = _dense_rows(sheared, int(fraction * w)) & inside
-            # Ruling is thin and comes in parallel lines; a thick stroke, or one long stroke alone
-            # (a 1), is not ruling.
+            # Ruling is thin and comes in three or more parallel lines; a thick stroke, or a long
+            # stroke or two (a 1, the sides of a 0), is not ruling.
             thin_rows = _thin_bands(line.any(1), max(3, round(0.03 * h)))
-            if _count_bands(thin_rows) < 2:
+            if _count_bands(thin_rows) < 3:
                 continue
             line &= thin_rows[:, None]
             hit = np.zeros_like(picture)
