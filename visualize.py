@@ -156,17 +156,22 @@ def plot_run(metrics: dict, test, output_dir: Path) -> None:
 
 
 def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
-    """Per classified image: the original, the 28x28 the model saw, and the probability of every digit.
-    `results` are inference.Prediction records; `seen` maps a file to (image as read, 28x28)."""
+    """Per classified image: the picture with the ink kept as the digit in green and the ink dropped
+    (sheet edges, desk, ruling, specks) in red, the 28x28 the model saw, and the probability of every
+    digit. `results` are inference.Prediction records; `seen` maps a file to what inference.classify
+    recorded of it."""
     shown = [r for r in results if Path(r.file) in seen]
     if not shown:
         return None
     figure, axes = plt.subplots(len(shown), 3, figsize=(10, 2.6 * len(shown)), squeeze=False)
     for (original_ax, seen_ax, bars_ax), result in zip(axes, shown):
-        gray, mnist_like = seen[Path(result.file)]
-        original_ax.imshow(gray, cmap="gray", vmin=0, vmax=1)
-        original_ax.set_title(Path(result.file).name, fontsize=9)
-        seen_ax.imshow(mnist_like, cmap="gray", vmin=0, vmax=1)
+        record = seen[Path(result.file)]
+        picture = np.repeat(record["gray"][..., None], 3, axis=2) * 0.6 + 0.4  # faded, so the marks show
+        picture[record["ink"] & ~record["kept"]] = (0.85, 0.15, 0.15)
+        picture[record["kept"]] = (0.1, 0.65, 0.2)
+        original_ax.imshow(picture)
+        original_ax.set_title(f"{Path(result.file).name}: kept (green), dropped (red)", fontsize=9)
+        seen_ax.imshow(record["mnist"], cmap="gray", vmin=0, vmax=1)
         seen_ax.set_title("as the model saw it (28x28)", fontsize=9)
         for ax in (original_ax, seen_ax):
             ax.axis("off")

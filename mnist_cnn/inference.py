@@ -97,20 +97,23 @@ class Prediction:
     error: str | None = None
 
 
-def classify(model: NumpyModel, paths: list[Path]) -> tuple[list[Prediction], dict[Path, tuple[np.ndarray, np.ndarray]]]:
-    """One Prediction per file, errors included; plus the images as read and as the model saw them."""
+def classify(model: NumpyModel, paths: list[Path]) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
+    """One Prediction per file, errors included; plus, per classified file, what the plots show: the
+    image as read ("gray"), the masks of the ink kept and of all the ink ("kept", "ink"), and the
+    28x28 the model saw ("mnist")."""
     results, seen = [], {}
     for path in paths:
+        shown = {}
         try:
-            gray = read_image(path)
-            mnist_like = to_mnist(gray)
+            shown["gray"] = read_image(path)
+            shown["mnist"] = to_mnist(shown["gray"], shown)
         except ImageError as error:
             results.append(Prediction(str(path), error=str(error)))
             continue
-        probabilities = model.probabilities(mnist_like[None])[0]
+        probabilities = model.probabilities(shown["mnist"][None])[0]
         results.append(Prediction(str(path), int(probabilities.argmax()), float(probabilities.max()),
                                   [round(float(p), 6) for p in probabilities]))
-        seen[path] = (gray, mnist_like)
+        seen[path] = shown
     return results, seen
 
 

@@ -271,8 +271,10 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.n
     kept = index == seed + 1
     box = [top[seed], left[seed], bottom[seed], right[seed]]
     while True:
-        reach = 0.35 * max(box[2] - box[0], box[3] - box[1]) + 2
-        near = (candidates & ~kept & (mass >= 0.03 * mass[seed])
+        extent = max(box[2] - box[0], box[3] - box[1])
+        reach = 0.35 * extent + 2
+        # Near, and no larger than what is kept: a sheet's outline around the digit is not a stroke of it.
+        near = (candidates & ~kept & (mass >= 0.03 * mass[seed]) & (np.maximum(height, width) <= 1.5 * extent + 2)
                 & (top <= box[2] + reach) & (bottom >= box[0] - reach)
                 & (left <= box[3] + reach) & (right >= box[1] - reach))
         if not near.any():
@@ -297,12 +299,15 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2 * mask.sum() / max(edges, 1)
 
 
-def to_mnist(gray: np.ndarray) -> np.ndarray:
+def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1].
-    ImageError when no digit is found."""
+    ImageError when no digit is found. When `shown` is a dict, it receives the masks of what was
+    kept as the digit ("kept") and of all the ink that stood out of the paper ("ink"), for plots."""
     ink = ink_map(gray)
     keep = digit_mask(ink)
     noise = noise_level(ink)
+    if shown is not None:
+        shown.update(kept=keep, ink=ink > max(2.5 * noise, 0.01))
     ink = np.where(keep, np.clip(ink - 2.5 * noise, 0, None), 0)
     peak = np.percentile(ink[keep], 95) if keep.any() else 0.0
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.

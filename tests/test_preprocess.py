@@ -143,3 +143,21 @@ def test_hard_photos_and_canvas_drawings(model, mnist):
     # Every trouble at random at once: 75% of the first 150 (README); canvas drawings 98.7%.
     assert accuracy_on(model, mnist, render_hard_photo, 100) >= 0.65
     assert accuracy_on(model, mnist, render_canvas, 100) >= 0.95
+
+
+def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_path):
+    import visualize
+    from mnist_cnn.inference import classify
+
+    page = sheet(mnist.test_images[0].numpy(), desk=40)
+    Image.fromarray((page * 255).astype(np.uint8)).save(tmp_path / "desk.png")
+    results, seen = classify(model, [tmp_path / "desk.png"])
+    record = seen[tmp_path / "desk.png"]
+    assert results[0].prediction == 7
+    # The desk is paper-level background; the sheet's edge stands out as ink, and is dropped.
+    assert not record["kept"][:40].any() and (record["ink"] & ~record["kept"]).sum() > 500
+    assert record["kept"].sum() > 500
+    visualize.plot_user_images(results, seen, tmp_path / "seen.png")
+    with Image.open(tmp_path / "seen.png") as plot:
+        colours = np.asarray(plot.convert("RGB")).reshape(-1, 3)
+    assert ((colours[:, 0] > 180) & (colours[:, 1] < 80)).any() and ((colours[:, 1] > 130) & (colours[:, 0] < 60)).any()
