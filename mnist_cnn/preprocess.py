@@ -157,14 +157,18 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return dense + 1, len(roots)
 
 
-def digit_mask(ink: np.ndarray) -> np.ndarray:
+def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """(weak, strong) masks: above 2.5 and above 5 noise levels of the paper (with absolute floors)."""
+    return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
+
+
+def digit_mask(ink: np.ndarray, noise: float | None = None) -> np.ndarray:
     """The pixels of the digit: the connected components of ink, less what touches the image's
     border (the sheet's edges, a desk, shadows), the lines of ruled or squared paper and specks,
     with the digit's separate strokes (a 5's flag, a broken pencil line) kept together. Empty when
     nothing could be a digit. Faint strokes are kept by hysteresis: a component counts when it is
     above 2.5 noise levels everywhere and above 5 somewhere."""
-    noise = noise_level(ink)
-    weak, strong = ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
+    weak, strong = ink_levels(ink, noise_level(ink) if noise is None else noise)
     h, w = ink.shape
     # Ruling crosses the whole sheet in parallel lines; a digit's stroke rarely spans 75% of the
     # picture. Where taking such lines out leaves no digit (a tight crop of a 1 or a 7), they stay.
@@ -304,10 +308,10 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     ImageError when no digit is found. When `shown` is a dict, it receives the masks of what was
     kept as the digit ("kept") and of all the ink that stood out of the paper ("ink"), for plots."""
     ink = ink_map(gray)
-    keep = digit_mask(ink)
     noise = noise_level(ink)
+    keep = digit_mask(ink, noise)
     if shown is not None:
-        shown.update(kept=keep, ink=ink > max(2.5 * noise, 0.01))
+        shown.update(kept=keep, ink=ink_levels(ink, noise)[0])
     ink = np.where(keep, np.clip(ink - 2.5 * noise, 0, None), 0)
     peak = np.percentile(ink[keep], 95) if keep.any() else 0.0
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
