@@ -113,7 +113,10 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
     opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)
-    return _resize(opened[size:-size, size:-size], (w, h))
+    # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
+    # and the sharp original would stand out of it as a thin line along the edge: a small maximum
+    # filter lifts the paper level to the step's top there. Strokes are gone from it already.
+    return _square_filter(_resize(opened[size:-size, size:-size], (w, h)), 5, np.max)
 
 
 def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
@@ -162,46 +165,81 @@ def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
 
 
-def digit_mask(ink: np.ndarray, noise: float | None = None) -> np.ndarray:
-    """The pixels of the digit: the connected components of ink, less what touches the image's
-    border (the sheet's edges, a desk, shadows), the lines of ruled or squared paper and specks,
-    with the digit's separate strokes (a 5's flag, a broken pencil line) kept together. Empty when
-    nothing could be a digit. Faint strokes are kept by hysteresis: a component counts when it is
-    above 2.5 noise levels everywhere and above 5 somewhere."""
-    weak, strong = ink_levels(ink, noise_level(ink) if noise is None else noise)
-    h, w = ink.shape
-    # Ruling crosses the whole sheet in parallel lines; a digit's stroke rarely spans 75% of the
-    # picture. Where taking such lines out leaves no digit (a tight crop of a 1 or a 7), they stay.
-    # Dilated: the blurred rows along a line would otherwise bridge it to the digit.
-    ruling = _dilate(_ruling(weak, 0.75), 5)
-    found = _select_digit(ink, weak & ~ruling, strong & ~ruling) if ruling.any() else None
-    return found if found is not None and found.any() else _select_digit(ink, weak, strong)
+def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, ink): the pixels of the digit, and the ink with the lines of ruled or squared paper
+    taken out. The digit is the connected components of ink, less what touches the image's border
+    (the sheet's edges, a desk, shadows) and specks, with its separate strokes (a 5's flag, a broken
+    pencil line) kept together; the mask is empty when nothing could be a digit. Faint strokes are
+    kept by hysteresis: a component counts when it is above 2.5 noise levels everywhere and above 5
+    somewhere."""
+    noise = noise_level(ink) if noise is None else noise
+    weak, strong = ink_levels(ink, noise)
+    lines = ruling_level(ink, weak)
+    if lines.any():
+        # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
+        # as it is (from twice the line's level up), so that the stroke is not cut there.
+        cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
+        # Where the lines are taken out and nothing is left (a tight crop of a 1 or a 7), they stay.
+        found = _select_digit(cleaned, *ink_levels(cleaned, noise))
+        if found.any():
+            return found, cleaned
+    return _select_digit(ink, weak, strong), ink
 
 
-def _ruling(mask: np.ndarray, fraction: float) -> np.ndarray:
-    """Pixels of parallel straight lines, within 6 degrees of horizontal or vertical, longer than
-    `fraction` of the picture (gaps allowed): a sheet photographed slightly askew keeps its ruling
-    straight, not level. Each slope is tried by shearing the picture so that such a line becomes a row."""
-    found = np.zeros_like(mask)
+def ruling_level(ink: np.ndarray, mask: np.ndarray, fraction: float = 0.75) -> np.ndarray:
+    """The ink of ruled or squared paper's lines, zero elsewhere: subtracted from the picture, it
+    leaves the digit whole where it crosses a line in darker ink (removing the lines' pixels would
+    cut the digit at every crossing).
+
+    Lines are searched in `mask` (the ink): parallel straight lines, within 6 degrees of horizontal
+    or vertical, longer than `fraction` of the picture (gaps allowed), as a sheet photographed
+    slightly askew keeps its ruling straight, not level. Each slope is tried by shearing the picture
+    so that such a line becomes a row. At half resolution (a 2x2 block is ink if any of it is), where
+    a line one or two pixels wide stays one row and the search costs a quarter."""
+    h, w = mask.shape
+    def pool(image, reduce):
+        padded = np.pad(image, ((0, h % 2), (0, w % 2)), mode="edge")
+        return reduce(padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2), axis=(1, 3))
+    pooled, block_ink = pool(mask, np.any), pool(ink, np.max)
+    level = np.zeros(pooled.shape, np.float32)
     for transposed in (False, True):
-        picture = mask.T if transposed else mask
-        h, w = picture.shape
-        columns = np.broadcast_to(np.arange(w), (h, w))
-        for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
-            rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
-            inside = (rows >= 0) & (rows < h)
-            sheared = picture[rows.clip(0, h - 1), columns] & inside
-            line = _dense_rows(sheared, int(fraction * w)) & inside
+        picture, strength = (pooled.T, block_ink.T) if transposed else (pooled, block_ink)
+        ph, pw = picture.shape
+        columns = np.broadcast_to(np.arange(pw), (ph, pw))
+        best = None  # the lines of ruled paper are parallel: the slope that finds most of them
+        for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.5))):
+            rows = np.arange(ph)[:, None] + np.round(slope * np.arange(pw)).astype(int)[None, :]
+            inside = (rows >= 0) & (rows < ph)
+            sheared = picture[rows.clip(0, ph - 1), columns] & inside
+            # A line whose slope falls between two of those tried wanders by a row: look at three.
+            band = sheared | np.roll(sheared, 1, 0) | np.roll(sheared, -1, 0)
+            line = _dense_rows(band, int(fraction * pw)) & sheared
             # Ruling is thin and comes in three or more parallel lines; a thick stroke, or a long
             # stroke or two (a 1, the sides of a 0), is not ruling.
-            thin_rows = _thin_bands(line.any(1), max(3, round(0.03 * h)))
-            if _count_bands(thin_rows) < 3:
-                continue
+            # A row is on a line when it holds a good part of it (a line between two rows holds
+            # half in each) and stands out of the rows around it: not the rows beside a line, dense
+            # only through the band, nor rows through a digit or a noisy desk.
+            counts = sheared.sum(1)
+            around = np.median(sliding_window_view(np.pad(counts, 5, mode="edge"), 11), axis=1)
+            on_line = (line.sum(1) >= 0.4 * fraction * pw) & (counts - around >= 0.25 * fraction * pw)
+            thin_rows = _thin_bands(on_line, max(3, round(0.02 * ph)))
             line &= thin_rows[:, None]
-            hit = np.zeros_like(picture)
-            hit[rows[line], columns[line]] = True
-            found |= hit.T if transposed else hit
-    return found
+            if len(_bands(thin_rows)[0]) >= 3 and (best is None or line.sum() > best[0].sum()):
+                best = line, rows, inside
+        if best is None:
+            continue
+        line, rows, inside = best
+        found = level.T if transposed else level  # a view: written through
+        sheared_strength = strength[rows.clip(0, ph - 1), columns]
+        for start, end in zip(*_bands(line.any(1))):
+            along = line[start:end].any(0)  # the columns the line runs through
+            # Its level: the median along it of its darkest row, where a digit crossing it is a minority.
+            peak = sheared_strength[start:end, along].max(0)
+            on_picture = inside[start:end] & along
+            ys, xs = rows[start:end][on_picture], columns[start:end][on_picture]
+            found[ys, xs] = np.maximum(found[ys, xs], np.median(peak))
+    # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
+    return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
 
 
 def _bands(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,10 +255,6 @@ def _thin_bands(flags: np.ndarray, max_width: int) -> np.ndarray:
     for start, end in zip(starts, ends):
         keep[start:end] = end - start <= max_width
     return keep
-
-
-def _count_bands(flags: np.ndarray) -> int:
-    return len(_bands(flags)[0])
 
 
 def _dense_rows(mask: np.ndarray, length: int, density: float = 0.75) -> np.ndarray:
@@ -309,16 +343,17 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     kept as the digit ("kept") and of all the ink that stood out of the paper ("ink"), for plots."""
     ink = ink_map(gray)
     noise = noise_level(ink)
-    keep = digit_mask(ink, noise)
     if shown is not None:
-        shown.update(kept=keep, ink=ink_levels(ink, noise)[0])
-    ink = np.where(keep, np.clip(ink - 2.5 * noise, 0, None), 0)
+        shown["ink"] = ink_levels(ink, noise)[0]
+    keep, ink = find_digit(ink, noise)
+    if shown is not None:
+        shown["kept"] = keep
     peak = np.percentile(ink[keep], 95) if keep.any() else 0.0
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
     if peak < max(MIN_INK_CONTRAST, 6 * noise):
         raise ImageError("no digit found: the image looks blank, holds only lines or noise, "
                          "or the digit is too faint")
-    ink = np.clip(ink / peak, 0, 1)
+    ink = np.where(keep, np.clip((ink - 2.5 * noise) / (peak - 2.5 * noise), 0, 1), 0)
     rows, cols = ink_box(ink)
     digit = ink[rows, cols]
     long_side = max(digit.shape)

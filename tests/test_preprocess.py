@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_numpy_model
-from mnist_cnn.preprocess import (ImageError, digit_mask, ink_map, label_components, read_image, to_mnist,
+from mnist_cnn.preprocess import (ImageError, find_digit, ink_map, label_components, read_image, to_mnist,
                                   working_gray)
 from tools.photo_like import render_canvas, render_hard_photo
 
@@ -58,7 +58,7 @@ def test_connected_components_match_a_known_layout():
 def test_a_sheet_on_a_dark_desk_is_not_taken_for_the_digit(model, mnist):
     assert read_all(model, mnist, desk=40) >= 11 / 12
     page = sheet(mnist.test_images[0].numpy(), desk=40)
-    kept = digit_mask(ink_map(page))
+    kept = find_digit(ink_map(page))[0]
     rows, cols = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
     assert rows.min() > 40 and cols.min() > 40 and rows.max() < page.shape[0] - 40, "the desk was kept"
 
@@ -83,7 +83,7 @@ def test_a_thin_separate_stroke_stays_with_its_digit():
     page = np.full((300, 300), 0.9, np.float32)
     page[80:220, 140:146] = 0.1   # the body of a 5 (roughly)
     page[70:76, 150:210] = 0.1    # its flag, drawn apart, 4 pixels above the body
-    kept = digit_mask(ink_map(page))
+    kept = find_digit(ink_map(page))[0]
     assert kept[72, 180] and kept[150, 142]
 
 
@@ -149,13 +149,13 @@ def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_pat
     import visualize
     from mnist_cnn.inference import classify
 
-    page = sheet(mnist.test_images[0].numpy(), desk=40)
-    Image.fromarray((page * 255).astype(np.uint8)).save(tmp_path / "desk.png")
-    results, seen = classify(model, [tmp_path / "desk.png"])
-    record = seen[tmp_path / "desk.png"]
+    page = sheet(mnist.test_images[0].numpy(), desk=40, lines=range(15, 420, 45))
+    Image.fromarray((page * 255).astype(np.uint8)).save(tmp_path / "ruled.png")
+    results, seen = classify(model, [tmp_path / "ruled.png"])
+    record = seen[tmp_path / "ruled.png"]
     assert results[0].prediction == 7
-    # The desk is paper-level background; the sheet's edge stands out as ink, and is dropped.
-    assert not record["kept"][:40].any() and (record["ink"] & ~record["kept"]).sum() > 500
+    # The ruled lines stand out as ink, and are dropped; the desk is not kept.
+    assert not record["kept"][:25].any() and (record["ink"] & ~record["kept"]).sum() > 500
     assert record["kept"].sum() > 500
     visualize.plot_user_images(results, seen, tmp_path / "seen.png")
     with Image.open(tmp_path / "seen.png") as plot:

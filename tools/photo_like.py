@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
+from skimage.morphology import skeletonize
+
 
 
 def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -48,21 +50,33 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
     return paths
 
 
-def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, **fixed) -> Image.Image:
+def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict | None = None,
+                      **fixed) -> Image.Image:
     """A harder photo of a handwritten digit, each trouble drawn at random: the sheet's edges and a
     desk in view, the sheet rotated, ruled or squared paper, a shadow, faint pencil on grey paper, a
     thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo. `fixed`
-    pins any of them (pen, faint, ruling, desk, angle, shadow, scan), for tests of one trouble."""
+    pins any of them (pen, faint, ruling, desk, angle, shadow, scan), for tests of one trouble;
+    `record`, when given, receives the troubles drawn."""
+    record = {} if record is None else record
+
     def pick(name, draw):  # every draw is made, pinned or not, so the other troubles stay the same
         value = draw()
-        return fixed.get(name, value)
+        record[name] = fixed.get(name, value)
+        return record[name]
 
     size = int(rng.integers(80, 180))
     pen = pick("pen", lambda: rng.choice(["normal", "thin", "thick"]))
     big = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
-    if pen != "normal":  # at this scale a filter of 5-9 pixels moves the stroke edge by 2-4 pixels
-        k = int(rng.choice([5, 7, 9]))
-        big = big.filter(ImageFilter.MinFilter(k) if pen == "thin" else ImageFilter.MaxFilter(k))
+    k = int(rng.choice([5, 7, 9]))
+    if pen == "thick":  # a marker: each stroke edge moved out by (k - 1) / 2 pixels
+        record["pen_filter"] = k
+        big = big.filter(ImageFilter.MaxFilter(k))
+    elif pen == "thin":  # a ballpoint: the digit's centre line drawn 3, 2 or 1 pixels wide, whatever its size
+        record["pen_width"] = width = {5: 3, 7: 2, 9: 1}[k]
+        line = skeleton(big.point(lambda v: 255 * (v > 127)))
+        for shift in range(1, width):
+            line |= np.roll(line, shift, 0) | np.roll(line, shift, 1)
+        big = Image.fromarray(line.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.4))
     ink = np.clip(np.asarray(big, np.float32) / 255, 0, 1)
     height, width = int(size * rng.uniform(1.6, 2.4)), int(size * rng.uniform(1.6, 2.4))
     faint = pick("faint", lambda: rng.random() < 0.25)
@@ -86,6 +100,7 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, **fixed) -> I
     margins = [int(rng.integers(0, size // 2)) if rng.random() < 0.6 else 0 for _ in range(4)]
     if "desk" in fixed:
         margins = [m or size // 4 for m in margins] if fixed["desk"] else [0, 0, 0, 0]
+    record["desk"] = any(margins)
     canvas = np.full((picture.height + margins[0] + margins[1], picture.width + margins[2] + margins[3]),
                      -1.0, np.float32)
     canvas[margins[0]:margins[0] + picture.height, margins[2]:margins[2] + picture.width] = np.asarray(picture)
@@ -114,6 +129,11 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, **fixed) -> I
     return Image.open(buffer)
 
 
+def skeleton(shape: Image.Image) -> np.ndarray:
+    """The centre lines, one pixel wide and connected, of the shapes in a binary (0/255) image."""
+    return skeletonize(np.asarray(shape) > 0)
+
+
 def render_canvas(digit: np.ndarray, rng: np.random.Generator, kind: str | None = None) -> Image.Image:
     """A digit drawn on a web canvas or in a paint program: black strokes on white, sharp and
     anti-aliased, thin (down to a pixel or two) or thick, and much smaller or larger than its canvas.
@@ -130,14 +150,9 @@ def render_canvas(digit: np.ndarray, rng: np.random.Generator, kind: str | None 
     elif kind == "thick":
         big = big.filter(ImageFilter.MaxFilter(int(rng.choice([5, 9, 13]))))
     strokes = np.asarray(big.resize((size, size), Image.Resampling.BOX), np.float32) / 255  # anti-aliased
-    if kind == "one-pixel":  # the shape's morphological skeleton: strokes one pixel wide, not anti-aliased
-        shape = big.resize((size, size), Image.Resampling.BOX).point(lambda v: 255 * (v > 127))
-        skeleton = np.zeros((size, size), bool)
-        while np.asarray(shape).any():
-            eroded = shape.filter(ImageFilter.MinFilter(3))
-            skeleton |= np.asarray(shape) > np.asarray(eroded.filter(ImageFilter.MaxFilter(3)))
-            shape = eroded
-        strokes = skeleton.astype(np.float32)
+    if kind == "one-pixel":  # strokes one pixel wide, not anti-aliased
+        strokes = skeleton(big.resize((size, size), Image.Resampling.BOX).point(lambda v: 255 * (v > 127)))
+        strokes = strokes.astype(np.float32)
     canvas = np.zeros((canvas_size, canvas_size), np.float32)
     top = int(rng.integers(0, max(1, canvas_size - size))) if size < canvas_size else (canvas_size - size) // 2
     left = int(rng.integers(0, max(1, canvas_size - size))) if size < canvas_size else (canvas_size - size) // 2
