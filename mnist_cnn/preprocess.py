@@ -129,6 +129,17 @@ def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
     return image
 
 
+def _smooth(image: np.ndarray) -> np.ndarray:
+    """A light blur ([1, 2, 1] / 4 along rows, then columns, twice: a Gaussian of about a pixel).
+    Along a stroke one or two pixels wide it averages several pixels of ink while the noise,
+    independent from pixel to pixel, averages out: faint pencil stands out of grainy paper."""
+    for axis in (0, 1, 0, 1):
+        padded = np.pad(image, [(1, 1) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        ahead, here, behind = (np.take(padded, range(k, k + image.shape[axis]), axis=axis) for k in (0, 1, 2))
+        image = (ahead + 2 * here + behind) / 4
+    return image
+
+
 def noise_level(ink: np.ndarray) -> float:
     """The paper's noise (grain, JPEG, sensor), as a standard deviation. Ink covers a minority of
     the pixels, so the median absolute deviation measures the paper."""
@@ -179,8 +190,9 @@ def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
         # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
         # as it is (from twice the line's level up), so that the stroke is not cut there.
         cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
-        # Where the lines are taken out and nothing is left (a tight crop of a 1 or a 7), they stay.
-        found = _select_digit(cleaned, *ink_levels(cleaned, noise))
+        # What is left mostly on the lines is what the subtraction missed of them, not a digit.
+        # Where nothing else is left (a tight crop of a 1 or a 7), the lines stay.
+        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=lines > 0)
         if found.any():
             return found, cleaned
     return _select_digit(ink, weak, strong), ink
@@ -193,53 +205,70 @@ def ruling_level(ink: np.ndarray, mask: np.ndarray, fraction: float = 0.75) -> n
 
     Lines are searched in `mask` (the ink): parallel straight lines, within 6 degrees of horizontal
     or vertical, longer than `fraction` of the picture (gaps allowed), as a sheet photographed
-    slightly askew keeps its ruling straight, not level. Each slope is tried by shearing the picture
-    so that such a line becomes a row. At half resolution (a 2x2 block is ink if any of it is), where
-    a line one or two pixels wide stays one row and the search costs a quarter."""
+    slightly askew keeps its ruling straight, not level. At half resolution (a 2x2 block is ink if
+    any of it is), where a line one or two pixels wide stays one row and the search costs a quarter."""
     h, w = mask.shape
     def pool(image, reduce):
         padded = np.pad(image, ((0, h % 2), (0, w % 2)), mode="edge")
         return reduce(padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2), axis=(1, 3))
     pooled, block_ink = pool(mask, np.any), pool(ink, np.max)
     level = np.zeros(pooled.shape, np.float32)
-    for transposed in (False, True):
-        picture, strength = (pooled.T, block_ink.T) if transposed else (pooled, block_ink)
-        ph, pw = picture.shape
-        columns = np.broadcast_to(np.arange(pw), (ph, pw))
-        best = None  # the lines of ruled paper are parallel: the slope that finds most of them
-        for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.5))):
-            rows = np.arange(ph)[:, None] + np.round(slope * np.arange(pw)).astype(int)[None, :]
-            inside = (rows >= 0) & (rows < ph)
-            sheared = picture[rows.clip(0, ph - 1), columns] & inside
-            # A line whose slope falls between two of those tried wanders by a row: look at three.
-            band = sheared | np.roll(sheared, 1, 0) | np.roll(sheared, -1, 0)
-            line = _dense_rows(band, int(fraction * pw)) & sheared
-            # Ruling is thin and comes in three or more parallel lines; a thick stroke, or a long
-            # stroke or two (a 1, the sides of a 0), is not ruling.
-            # A row is on a line when it holds a good part of it (a line between two rows holds
-            # half in each) and stands out of the rows around it: not the rows beside a line, dense
-            # only through the band, nor rows through a digit or a noisy desk.
-            counts = sheared.sum(1)
-            around = np.median(sliding_window_view(np.pad(counts, 5, mode="edge"), 11), axis=1)
-            on_line = (line.sum(1) >= 0.4 * fraction * pw) & (counts - around >= 0.25 * fraction * pw)
-            thin_rows = _thin_bands(on_line, max(3, round(0.02 * ph)))
-            line &= thin_rows[:, None]
-            if len(_bands(thin_rows)[0]) >= 3 and (best is None or line.sum() > best[0].sum()):
-                best = line, rows, inside
-        if best is None:
-            continue
-        line, rows, inside = best
-        found = level.T if transposed else level  # a view: written through
-        sheared_strength = strength[rows.clip(0, ph - 1), columns]
-        for start, end in zip(*_bands(line.any(1))):
-            along = line[start:end].any(0)  # the columns the line runs through
-            # Its level: the median along it of its darkest row, where a digit crossing it is a minority.
-            peak = sheared_strength[start:end, along].max(0)
-            on_picture = inside[start:end] & along
-            ys, xs = rows[start:end][on_picture], columns[start:end][on_picture]
-            found[ys, xs] = np.maximum(found[ys, xs], np.median(peak))
+    for picture, strength, found in ((pooled, block_ink, level), (pooled.T, block_ink.T, level.T)):
+        lines = _parallel_lines(picture, fraction)
+        if lines is not None:
+            _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
+
+
+def _parallel_lines(picture: np.ndarray, fraction: float):
+    """Three or more thin parallel lines within 6 degrees of the rows, each running through at
+    least `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
+    which sheared pixels lie inside it), at the slope that finds most of them; None if none does.
+    Each slope is tried by shearing the picture so that a line at that slope becomes a row."""
+    h, w = picture.shape
+    columns = np.broadcast_to(np.arange(w), (h, w))
+    best = None
+    for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.5))):
+        rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
+        inside = (rows >= 0) & (rows < h)
+        sheared = picture[rows.clip(0, h - 1), columns] & inside
+        # A line whose slope falls between two of those tried wanders by a row: look at three.
+        band = sheared | np.roll(sheared, 1, 0) | np.roll(sheared, -1, 0)
+        line = _dense_rows(band, int(fraction * w)) & sheared
+        # A row is on a line when it holds a good part of it (a line between two rows holds half in
+        # each) and stands out of the rows around it: not the rows beside a line, dense only
+        # through the band, nor rows through a digit or a noisy desk.
+        counts = sheared.sum(1)
+        around = np.median(sliding_window_view(np.pad(counts, 5, mode="edge"), 11), axis=1)
+        on_line = (line.sum(1) >= 0.4 * fraction * w) & (counts - around >= 0.25 * fraction * w)
+        # Ruling is thin and comes in three or more lines; a thick stroke, or a long stroke or two
+        # (a 1, the sides of a 0), is not ruling.
+        thin_rows = _thin_bands(on_line, max(3, round(0.02 * h)))
+        line &= thin_rows[:, None]
+        if len(_bands(thin_rows)[0]) >= 3 and (best is None or line.sum() > best[0].sum()):
+            best = line, rows, inside
+    return best
+
+
+def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows: np.ndarray,
+                 inside: np.ndarray) -> None:
+    """Writes into `found` each line's ink level along it (from `strength`, the ink), all along the
+    picture, past where it was found: a line breaks up in a shadow."""
+    h, w = found.shape
+    columns = np.broadcast_to(np.arange(w), (h, w))
+    sheared_strength = strength[rows.clip(0, h - 1), columns]
+    reach = max(4, w // 6)
+    for start, end in zip(*_bands(line.any(1))):
+        # A running median of the line's darkest row, over a stretch longer than a digit crossing it,
+        # capped at twice its median over its whole length: a stroke lying along it for a while is
+        # not its level.
+        peak = sheared_strength[start:end].max(0)
+        local = np.median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
+        local = np.minimum(local, 2 * np.median(peak[line[start:end].any(0)]))
+        on_picture = inside[start:end]
+        ys, xs = rows[start:end][on_picture], columns[start:end][on_picture]
+        found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
 
 
 def _bands(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +304,8 @@ def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
 
 
-def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None
+                  ) -> np.ndarray:
     # Pixels two apart still belong together: a one-pixel pen line shrunk to the working size
     # breaks up into dots and dashes.
     labels, count = label_components(_dilate(weak, 3))
@@ -294,18 +324,29 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.n
     np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
     height, width = bottom - top + 1, right - left + 1
     touches_border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
+    # A digit cropped tight touches the border where its strokes end; a desk or a sheet's edge runs along it.
+    on_border = np.zeros((h, w), bool)
+    on_border[[0, -1]], on_border[:, [0, -1]] = True, True
+    along_border = np.bincount(labels[on_border], minlength=count + 1)[1:] > 0.25 * max(h, w)
     # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
     usable = has_strong & (area >= 0.0005 * h * w) & ~horizontal_line
+    if on_lines is not None:
+        usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
     candidates = usable & ~touches_border & ~vertical_line
     if not candidates.any():  # a digit cropped tight touches the border, a 1 is a vertical line
-        candidates = usable & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+        candidates = usable & ~along_border & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
     if not candidates.any():
         return np.zeros_like(weak)
     # Grow a box from the heaviest candidate, taking in the candidates close to it.
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
-    seed = np.argmax(np.where(candidates, mass, -1))
+    # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it
+    # may belong to one (a 7's or a 5's bar drawn apart): it joins a digit, it does not start one.
+    flat = (width >= 0.15 * w) & (height <= 0.15 * width)
+    if not (candidates & ~flat).any():
+        return np.zeros_like(weak)
+    seed = np.argmax(np.where(candidates & ~flat, mass, -1))
     kept = index == seed + 1
     box = [top[seed], left[seed], bottom[seed], right[seed]]
     while True:
@@ -316,7 +357,8 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray) -> np.n
                 & (top <= box[2] + reach) & (bottom >= box[0] - reach)
                 & (left <= box[3] + reach) & (right >= box[1] - reach))
         if not near.any():
-            return np.isin(labels, index[kept])
+            # However faint, a digit covers more than a blob of noise does.
+            return np.isin(labels, index[kept]) if area[kept].sum() >= 0.0015 * h * w else np.zeros_like(weak)
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
@@ -341,7 +383,7 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1].
     ImageError when no digit is found. When `shown` is a dict, it receives the masks of what was
     kept as the digit ("kept") and of all the ink that stood out of the paper ("ink"), for plots."""
-    ink = ink_map(gray)
+    ink = _smooth(ink_map(gray))
     noise = noise_level(ink)
     if shown is not None:
         shown["ink"] = ink_levels(ink, noise)[0]
@@ -350,7 +392,7 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
         shown["kept"] = keep
     peak = np.percentile(ink[keep], 95) if keep.any() else 0.0
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
-    if peak < max(MIN_INK_CONTRAST, 6 * noise):
+    if peak < max(MIN_INK_CONTRAST, 5 * noise):
         raise ImageError("no digit found: the image looks blank, holds only lines or noise, "
                          "or the digit is too faint")
     ink = np.where(keep, np.clip((ink - 2.5 * noise) / (peak - 2.5 * noise), 0, 1), 0)
