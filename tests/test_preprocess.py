@@ -132,17 +132,32 @@ PLAIN = dict(pen="normal", faint=False, ruling="plain", desk=False, angle=0.0, s
 
 
 @pytest.mark.parametrize("trouble", [dict(desk=True), dict(shadow=True), dict(ruling="ruled", angle=3.0),
-                                     dict(ruling="squared"), dict(scan=True)],
-                         ids=["desk", "shadow", "ruled askew", "squared", "16-bit scan"])
+                                     dict(ruling="squared"), dict(scan=True), dict(pen="thin"), dict(pen="thick"),
+                                     dict(faint=True), dict(faint=True, pen="thin")],
+                         ids=["desk", "shadow", "ruled askew", "squared", "16-bit scan", "thin pen", "thick marker",
+                              "faint pencil", "faint thin pencil"])
 def test_rendered_photos_one_trouble_at_a_time(model, mnist, trouble):
-    # Measured on these 40 (seed 1): desk 1.00, shadow 1.00, ruled askew 0.88, squared 0.93, scan 1.00.
-    assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | trouble)) >= 0.8
+    # Measured on these 40 (seed 1): 1.00 each, except ruled askew 0.95, thick marker 0.975, faint thin 0.95.
+    assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | trouble)) >= 0.875
 
 
 def test_hard_photos_and_canvas_drawings(model, mnist):
-    # Every trouble at random at once: 75% of the first 150 (README); canvas drawings 98.7%.
-    assert accuracy_on(model, mnist, render_hard_photo, 100) >= 0.65
-    assert accuracy_on(model, mnist, render_canvas, 100) >= 0.95
+    # Every trouble at random at once: 96% of these 100 (95.2% of the first 500, README); canvas 99%.
+    assert accuracy_on(model, mnist, render_hard_photo, 100) >= 0.9
+    assert accuracy_on(model, mnist, render_canvas, 100) >= 0.96
+
+
+def test_photos_of_a_blank_sheet_are_mostly_refused():
+    # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 27 of these 30
+    # refused (what is left is pieces of lines and sheet edges; README).
+    rng = np.random.default_rng(2)
+    refused = 0
+    for _ in range(30):
+        try:
+            to_mnist(working_gray(render_hard_photo(np.zeros((28, 28), np.uint8), rng)))
+        except ImageError:
+            refused += 1
+    assert refused >= 24
 
 
 def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_path):

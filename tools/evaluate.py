@@ -35,11 +35,13 @@ from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import render_canvas, render_hard_photo, render_photo  # noqa: E402
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion")
+SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion", "blank")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
-             "usps": "USPS test set", "semeion": "Semeion"}
+             "usps": "USPS test set", "semeion": "Semeion",
+             "blank": "hard photos of a blank sheet (right = refused)"}
+NO_DIGIT = -1  # the label of a picture without a digit: the right answer is a refusal
 
 
 def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Image.Image:
@@ -52,11 +54,20 @@ def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Im
     return Image.fromarray((255 - page).astype(np.uint8))
 
 
-def load_set(name: str, count: int | None, seed: int = 0) -> tuple[Iterator[Image.Image], np.ndarray]:
-    """(pictures, labels) of one set, the first `count` of them (all when None)."""
+def load_set(name: str, count: int | None, seed: int = 0,
+             troubles: list[dict] | None = None) -> tuple[Iterator[Image.Image], np.ndarray]:
+    """(pictures, labels) of one set, the first `count` of them (all when None). For the hard
+    photos, `troubles` (when given) receives each picture's troubles as it is drawn."""
+    if name == "blank":  # the hard photos' sheets, desks, rulings and shadows, with nothing written
+        rng = np.random.default_rng(seed + 1)
+        blank = np.zeros((28, 28), np.uint8)
+        return (render_hard_photo(blank, rng) for _ in range(count or 500)), np.full(count or 500, NO_DIGIT)
     if name == "mnist" or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
+        if name == "hard" and troubles is not None:
+            rng = np.random.default_rng(seed)
+            return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
         if name in RENDERERS:
             rng = np.random.default_rng(seed)
             return (RENDERERS[name](digit, rng) for digit in digits), labels
@@ -76,8 +87,11 @@ def naive_28x28(picture: Image.Image) -> np.ndarray:
 
 
 def score(model: NumpyModel, name: str, count: int | None) -> dict:
-    """Accuracy of the pipeline and of the naive baseline on one set; refusals count as errors."""
-    pictures, labels = load_set(name, count)
+    """Accuracy of the pipeline and of the naive baseline on one set; refusals count as errors,
+    except on pictures without a digit, where only a refusal is right. For the hard photos, also
+    the accuracy per trouble ("by_trouble")."""
+    troubles = []
+    pictures, labels = load_set(name, count, troubles=troubles)
     prepared, naive, refused = [], [], []
     for picture in pictures:
         naive.append(naive_28x28(picture))
@@ -89,9 +103,23 @@ def score(model: NumpyModel, name: str, count: int | None) -> dict:
             refused.append(True)
     predictions = model.probabilities(np.stack(prepared)).argmax(1)
     naive_predictions = model.probabilities(np.stack(naive)).argmax(1)
-    correct = (predictions == labels) & ~np.array(refused)
+    refused = np.array(refused)
+    correct = np.where(labels == NO_DIGIT, refused, (predictions == labels) & ~refused)
     return {"count": len(labels), "pipeline": correct.mean(), "naive": (naive_predictions == labels).mean(),
-            "refused": int(np.sum(refused))}
+            "refused": int(np.sum(refused)), "by_trouble": by_trouble(troubles, correct) if troubles else {}}
+
+
+def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int, float]]:
+    """(images, accuracy) of the hard photos having each trouble."""
+    def names(drawn: dict) -> list[str]:
+        found = [f"{drawn['pen']} pen", f"{drawn['ruling']} paper", "faint pencil" if drawn["faint"] else "dark ink"]
+        found += [name for name in ("desk", "shadow", "scan") if drawn[name]]
+        return found + (["rotated over 2 degrees"] if abs(drawn["angle"]) > 2 else [])
+    groups: dict[str, list[bool]] = {}
+    for drawn, right in zip(troubles, correct):
+        for name in names(drawn):
+            groups.setdefault(name, []).append(bool(right))
+    return {name: (len(group), float(np.mean(group))) for name, group in sorted(groups.items())}
 
 
 def table(model_name: str, scores: dict[str, dict]) -> str:
@@ -99,6 +127,11 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
              "| naive: resize to 28x28 and invert |", "|---|---|---|---|---|"]
     lines += [f"| {SET_NAMES[name]} | {s['count']:,} | {100 * s['pipeline']:.2f}% | {s['refused']} | "
               f"{100 * s['naive']:.2f}% |" for name, s in scores.items()]
+    hard = scores.get("hard", {}).get("by_trouble")
+    if hard:
+        lines += ["", f"Hard photos by trouble ({model_name}; each photo has several):", "",
+                  "| trouble | images | pipeline |", "|---|---|---|"]
+        lines += [f"| {name} | {images} | {100 * accuracy:.1f}% |" for name, (images, accuracy) in hard.items()]
     return "\n".join(lines) + "\n"
 
 
