@@ -88,14 +88,22 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     else is in view."""
     # Polarity from the fine detail alone (the picture less its blur): strokes are the thin extreme
     # there, dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a
-    # desk can cover half of it.
+    # desk can cover half of it. Against a coarse blur, a thick stroke stands out whole; where that
+    # leaves the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a
+    # blur over four pixels decides, which leaves of an edge only two thin lobes that cancel.
     h, w = gray.shape
-    detail = gray - _resize(_resize(gray, (4, 4)), (w, h))
-    skew = float(np.mean(detail ** 3))
-    dark_ink = skew < 0 if np.abs(detail).max() > 1e-3 else float(np.median(gray)) > 0.5
+    skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
+    if abs(skew) < 0.15:
+        skew = _skewness(gray - _resize(_resize(gray, (max(1, w // 4), max(1, h // 4))), (w, h)))
+    dark_ink = skew < 0 if skew != 0 else float(np.median(gray)) > 0.5
     ink = 1 - gray if dark_ink else gray.copy()
     ink -= _paper_level(ink)
     return ink - np.median(ink)  # the paper at zero
+
+
+def _skewness(values: np.ndarray) -> float:
+    spread = float(np.mean(values ** 2))
+    return float(np.mean(values ** 3)) / spread ** 1.5 if spread > 1e-6 else 0.0
 
 
 def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
