@@ -4,7 +4,7 @@
 
 Each image is turned into what MNIST would have made of it (mnist_cnn/preprocess.py): white ink on
 black, the digit scaled to fit a 20x20 box and centred by its centre of mass in 28x28. The trained
-weights run in NumPy (mnist_cnn/inference.py), so no torch import is needed.
+model runs in onnxruntime from its `model.onnx` (mnist_cnn/inference.py), so no torch import is needed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn.inference import Prediction, classify, default_model_path, load_numpy_model
+from mnist_cnn.inference import Prediction, classify, default_model_path, load_model
 from mnist_cnn.preprocess import collect_images
 from mnist_cnn.storage import CheckpointError
 
@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", nargs="+", help="image files or directories of images")
     parser.add_argument("--model", type=Path, default=None,
-                        help="weights file (default: output_improved/model.safetensors if present, "
-                             "else output_basic/model.safetensors)")
+                        help="model file (default: output_improved/model.onnx if present, "
+                             "else output_basic/model.onnx)")
     parser.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="K",
                         help="how many most likely digits to list (1-10)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model_path = args.model or default_model_path()
     try:
-        model = load_numpy_model(model_path)
+        model = load_model(model_path)
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
     output_dir/
       model.safetensors          trained weights + what rebuilds the model (architecture, normalisation)
+      model.onnx                 the model for inference (onnxruntime, other runtimes; mnist_cnn/export.py)
       metrics.json               test metrics, per-class report, history, config, machine, timing
       checkpoint.pt              full training state after the last epoch (for --resume)
       training_curves.png, test_results/*.png    drawn by the `plot` function the script passes in
@@ -22,9 +23,9 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from .config import TrainConfig, parse_config
 from .data import MEAN, STD, DataError, load_mnist, split_train_val, to_float
-from .inference import layer_spec
+from .export import export_onnx
 from .models import MODELS, count_parameters
-from .paths import CHECKPOINT_FILE, METRICS_FILE, WEIGHTS_FILE
+from .paths import CHECKPOINT_FILE, METRICS_FILE, ONNX_FILE, WEIGHTS_FILE
 from .runtime import Runtime, barrier, machine_info, replicas_identical, seed_everything, start, stop
 from .storage import CheckpointError, write_json
 from .training import FitResult, Split, TrainingInterrupted, fit, predict_logits
@@ -125,10 +126,11 @@ def _run(architecture: str, config: TrainConfig, runtime: Runtime, started: floa
         "total_s": round(time.perf_counter() - started, 2),
     }
     save_weights(output_dir / WEIGHTS_FILE, {k: v.cpu().numpy() for k, v in model.state_dict().items()}, {
-        "architecture": architecture, "layers": layer_spec(model), "mean": MEAN, "std": STD,
+        "architecture": architecture, "mean": MEAN, "std": STD,
         "parameters": parameters, "test_accuracy": metrics["test"]["accuracy"],
         "config": dataclasses.asdict(config),
     })
+    export_onnx(model, output_dir / ONNX_FILE, architecture)
     write_json(output_dir / METRICS_FILE, metrics)
     if plot is not None:
         plot(metrics, TestResult(test.images.cpu().numpy(), test.labels.cpu().numpy(),

@@ -14,6 +14,7 @@ BENCHMARK_RUNS_DIR = REPO_DIR / "benchmark_runs"          # the benchmark's per-
 
 # What a training run writes into its output folder.
 WEIGHTS_FILE = "model.safetensors"
+ONNX_FILE = "model.onnx"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 

@@ -7,10 +7,11 @@ import basic_cnn
 import visualize
 from conftest import REPO_DIR
 from mnist_cnn.data import to_float
+from mnist_cnn.inference import load_model
 from mnist_cnn.models import BasicCNN, count_parameters, load_trained_model
 from mnist_cnn.training import predict_logits
 
-EXPECTED_FILES = ["metrics.json", "model.safetensors", "checkpoint.pt", "training_curves.png",
+EXPECTED_FILES = ["metrics.json", "model.safetensors", "model.onnx", "checkpoint.pt", "training_curves.png",
                   "test_results/confusion_matrix.png", "test_results/predictions.png",
                   "test_results/misclassified_examples.png"]
 
@@ -71,6 +72,9 @@ def test_saved_weights_reload_to_identical_predictions(tiny_run, mnist):
     original = BasicCNN()
     original.load_state_dict(state)
     assert torch.equal(predict_logits(original, images, 250), reloaded)
+    exported = load_model(tiny_run / "model.onnx")  # what predict_custom.py runs
+    assert exported.architecture == "basic_cnn"
+    assert (exported.logits(images[:, 0].numpy()).argmax(1) == reloaded.argmax(1).numpy()).all()
 
 
 @pytest.mark.parametrize("model_dir", ["output_basic", "output_improved"])

@@ -20,4 +20,4 @@ def test_two_process_torchrun_on_cpu(mnist, tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["world_size"] == 2 and metrics["epochs_run"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "checkpoint.pt", "metrics.json", "model.safetensors", "test_results", "training_curves.png"]
+        "checkpoint.pt", "metrics.json", "model.onnx", "model.safetensors", "test_results", "training_curves.png"]

@@ -8,11 +8,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import REPO_DIR
-from mnist_cnn.inference import classify, load_numpy_model
+from mnist_cnn.inference import classify, load_model
 from mnist_cnn.preprocess import ImageError, collect_images, ink_map, read_image, to_mnist
 from tools.photo_like import write_photos
 
-BASIC_MODEL = REPO_DIR / "output_basic" / "model.safetensors"
+BASIC_MODEL = REPO_DIR / "output_basic" / "model.onnx"
 
 
 def paper_with_digit(digit: np.ndarray, size=(300, 400), at=(40, 200), scale=6, paper=0.9, ink=0.15):
@@ -36,7 +36,7 @@ def box(image, level=0.1):
 
 @pytest.fixture(scope="module")
 def model():
-    return load_numpy_model(BASIC_MODEL)
+    return load_model(BASIC_MODEL)
 
 
 def test_polarity_dark_on_light_and_light_on_dark_agree(mnist):
@@ -161,10 +161,11 @@ def test_cli_json_top_k_and_plot(mnist, tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (None, "no such model file"),
-    (b"\x00" * 64, "not a readable safetensors"),
+    (b"\x00" * 64, "not a readable ONNX model"),
+    ((REPO_DIR / "output_basic" / "model.safetensors").read_bytes(), "not a readable ONNX model"),
 ])
-def test_cli_missing_or_wrong_checkpoint(tmp_path, content, message):
-    model = tmp_path / "model.safetensors"
+def test_cli_missing_or_wrong_model_file(tmp_path, content, message):
+    model = tmp_path / "model.onnx"
     if content is not None:
         model.write_bytes(content)
     Image.new("L", (50, 50)).save(tmp_path / "x.png")

@@ -6,18 +6,18 @@ import pytest
 from PIL import Image
 
 from conftest import REPO_DIR
-from mnist_cnn.inference import load_numpy_model
+from mnist_cnn.inference import load_model
 from mnist_cnn.preprocess import (ImageError, find_digit, ink_map, label_components, read_image, to_mnist,
                                   working_gray)
 from tools.photo_like import render_canvas, render_hard_photo
 
-MODEL = REPO_DIR / "output_improved" / "model.safetensors"
+MODEL = REPO_DIR / "output_improved" / "model.onnx"
 INDICES = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_numpy_model(MODEL)
+    return load_model(MODEL)
 
 
 def sheet(digit: np.ndarray, size=(420, 360), paper=0.88, ink=0.2, scale=5, lines=(), columns=(), desk=0,

@@ -28,7 +28,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/evaluate.py
 
 from mnist_cnn.data import load_mnist  # noqa: E402
-from mnist_cnn.inference import DEFAULT_MODELS, NumpyModel, load_numpy_model  # noqa: E402
+from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, load_model  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
@@ -86,7 +86,7 @@ def naive_28x28(picture: Image.Image) -> np.ndarray:
     return 1 - np.asarray(gray)
 
 
-def score(model: NumpyModel, name: str, count: int | None) -> dict:
+def score(model: OnnxModel, name: str, count: int | None) -> dict:
     """Accuracy of the pipeline and of the naive baseline on one set; refusals count as errors,
     except on pictures without a digit, where only a refusal is right. For the hard photos, also
     the accuracy per trouble ("by_trouble")."""
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         {name: committed[name] for name in args.models}
     sections = []
     for model_name, path in weights.items():
-        model = load_numpy_model(path)
+        model = load_model(path)
         scores = {}
         for name in args.sets:
             started = time.perf_counter()
