@@ -26,6 +26,8 @@ def format_line(result: Prediction, top_k: int) -> str:
         return f"{result.file}: error: {result.error}"
     order = np.argsort(result.probabilities)[::-1][:top_k]
     top = ", ".join(f"{d}: {result.probabilities[d]:.1%}" for d in order)
+    if result.unsure:
+        return f"{result.file}: unsure ({result.confidence:.1%} at most)  top-{top_k}: {top}"
     return f"{result.file}: {result.prediction} ({result.confidence:.1%})  top-{top_k}: {top}"
 
 
@@ -37,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
                              "else output_basic/model.onnx)")
     parser.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="K",
                         help="how many most likely digits to list (1-10)")
+    parser.add_argument("--min-confidence", type=float, default=None, metavar="P",
+                        help="answer 'unsure' (with the top guesses) below this calibrated probability "
+                             "(default: the model's own, which withholds 1%% of its validation digits; "
+                             "0 always answers a digit)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
     parser.add_argument("--save-plot", type=Path, help="write a PNG showing each image as the model saw it")
     args = parser.parse_args(argv)
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("error: no image files found in " + ", ".join(args.images), file=sys.stderr)
         return 2
-    results, seen = classify(model, paths)
+    results, seen = classify(model, paths, args.min_confidence)
     if args.json:
         print(json.dumps([vars(r) for r in results], indent=2))
     else:

@@ -176,10 +176,11 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
         for ax in (original_ax, seen_ax):
             ax.axis("off")
         colors = ["tab:blue"] * 10
-        colors[result.prediction] = "tab:orange"
+        colors[int(np.argmax(result.probabilities))] = "tab:gray" if result.unsure else "tab:orange"
         bars_ax.bar(range(10), result.probabilities, color=colors)
-        bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit", ylabel="probability",
-                    title=f"prediction {result.prediction} ({result.confidence:.1%})")
+        answer = f"unsure (at most {result.confidence:.1%})" if result.unsure else \
+            f"prediction {result.prediction} ({result.confidence:.1%})"
+        bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit", ylabel="probability", title=answer)
     figure.tight_layout()
     return save_figure(figure, path)
 

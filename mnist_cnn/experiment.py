@@ -23,6 +23,7 @@ from sklearn.metrics import classification_report, confusion_matrix
 
 from .config import TrainConfig, parse_config
 from .data import MEAN, STD, DataError, load_mnist, split_train_val, to_float
+from .calibration import calibrate, expected_calibration_error, softmax
 from .export import export_onnx
 from .models import MODELS, count_parameters
 from .paths import CHECKPOINT_FILE, METRICS_FILE, ONNX_FILE, WEIGHTS_FILE
@@ -116,6 +117,15 @@ def _run(architecture: str, config: TrainConfig, runtime: Runtime, started: floa
 
     logits = predict_logits(model, test.images, config.eval_batch_size)
     metrics = build_metrics(architecture, parameters, config, runtime, result, logits, test.labels)
+    # Calibrated on the validation split (the test set is never used for a choice); none without one.
+    calibration = calibrate(predict_logits(model, val.images, config.eval_batch_size).cpu().numpy(),
+                            val.labels.cpu().numpy()) if len(val) else {}
+    test_logits, test_labels = logits.float().cpu().numpy(), test.labels.cpu().numpy()
+    temperature = calibration.get("temperature", 1.0)
+    metrics["calibration"] = calibration | {
+        "test_ece_raw": expected_calibration_error(softmax(test_logits), test_labels),
+        "test_ece_calibrated": expected_calibration_error(softmax(test_logits, temperature), test_labels),
+    }
     metrics["images"] = {"train": len(train), "validation": len(val), "test": len(test)}
     metrics["timing"] = {
         "data_load_s": round(data_seconds, 2),
@@ -126,11 +136,11 @@ def _run(architecture: str, config: TrainConfig, runtime: Runtime, started: floa
         "total_s": round(time.perf_counter() - started, 2),
     }
     save_weights(output_dir / WEIGHTS_FILE, {k: v.cpu().numpy() for k, v in model.state_dict().items()}, {
-        "architecture": architecture, "mean": MEAN, "std": STD,
+        "architecture": architecture, "mean": MEAN, "std": STD, "calibration": calibration,
         "parameters": parameters, "test_accuracy": metrics["test"]["accuracy"],
         "config": dataclasses.asdict(config),
     })
-    export_onnx(model, output_dir / ONNX_FILE, architecture)
+    export_onnx(model, output_dir / ONNX_FILE, architecture, calibration)
     write_json(output_dir / METRICS_FILE, metrics)
     if plot is not None:
         plot(metrics, TestResult(test.images.cpu().numpy(), test.labels.cpu().numpy(),

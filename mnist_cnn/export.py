@@ -3,7 +3,9 @@
 
 The graph takes what a user has, not what training used: a batch of 28x28 digits as floats in
 [0, 1], white ink on black (MNIST's convention), shape (N, 1, 28, 28), N free; MNIST's
-normalisation is inside it. It returns the 10 digit logits. Its metadata names the architecture.
+normalisation is inside it. It returns the 10 digit logits. Its metadata names the architecture
+the temperature that calibrates the logits' softmax (divide the logits by it) and the calibrated
+confidence under which the answer is "unsure".
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ class _WithNormalisation(nn.Module):
         return self.model((images - MEAN) / STD)
 
 
-def export_onnx(model: nn.Module, path: str | os.PathLike, architecture: str) -> None:
-    """Write `model` (any device, any mode) to `path` as ONNX with a free batch size; atomic."""
+def export_onnx(model: nn.Module, path: str | os.PathLike, architecture: str,
+                calibration: dict[str, float] | None = None) -> None:
+    """Write `model` (any device, any mode) to `path` as ONNX with a free batch size; atomic. The
+    graph gives raw logits; `calibration` (temperature, min_confidence: mnist_cnn/calibration.py)
+    goes into its metadata."""
     wrapped = _WithNormalisation(copy.deepcopy(model)).to("cpu", memory_format=torch.contiguous_format).eval()
     example = torch.zeros(2, 1, 28, 28)
     # The exporter narrates its steps on stdout and warns about its own internals: kept out of a run's log.
@@ -43,5 +48,6 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, architecture: str) ->
                                     output_names=[OUTPUT_NAME], verbose=False,
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     program.model.metadata_props.update({"format": ONNX_FORMAT, "architecture": architecture})
+    program.model.metadata_props.update({key: repr(float(value)) for key, value in (calibration or {}).items()})
     with atomic_path(Path(path)) as tmp:
         program.save(str(tmp))

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
+from .calibration import softmax
 from .paths import ONNX_FILE, output_dir
 from .preprocess import ImageError, read_image, to_mnist
 from .storage import CheckpointError
@@ -27,15 +28,16 @@ DEFAULT_MODELS = (output_dir("improved_cnn") / ONNX_FILE, output_dir("basic_cnn"
 class OnnxModel:
     architecture: str
     session: onnxruntime.InferenceSession
+    temperature: float = 1.0  # fitted on the validation split at the end of training
+    min_confidence: float = 0.0  # below it, "unsure": chosen on the validation split (calibration.py)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """images: (N, 28, 28) floats in [0, 1], white ink on black."""
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: images.astype(np.float32)[:, None]})[0]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        logits = self.logits(images)
-        exp = np.exp(logits - logits.max(1, keepdims=True))
-        return exp / exp.sum(1, keepdims=True)
+        """Calibrated: the softmax of the logits divided by the model's temperature."""
+        return softmax(self.logits(images), self.temperature)
 
 
 def load_model(path: str | Path) -> OnnxModel:
@@ -61,7 +63,15 @@ def load_model(path: str | Path) -> OnnxModel:
             or [o.name for o in outputs] != [OUTPUT_NAME] or outputs[0].shape[1:] != [10]):
         raise CheckpointError(f"{path}: takes {[(i.name, i.shape) for i in inputs]} and gives "
                               f"{[(o.name, o.shape) for o in outputs]}, not 28x28 images to 10 digit scores")
-    return OnnxModel(metadata.get("architecture", "unknown"), session)
+    calibration = {}
+    for key, default, low, high in (("temperature", 1.0, 0.01, 100), ("min_confidence", 0.0, 0, 1)):
+        try:
+            calibration[key] = float(metadata.get(key, default))
+        except ValueError:
+            calibration[key] = float("nan")
+        if not low <= calibration[key] <= high:
+            raise CheckpointError(f"{path}: its {key} {metadata.get(key)!r} is not a number in [{low}, {high}]")
+    return OnnxModel(metadata.get("architecture", "unknown"), session, **calibration)
 
 
 def default_model_path() -> Path:
@@ -71,16 +81,20 @@ def default_model_path() -> Path:
 @dataclass
 class Prediction:
     file: str
-    prediction: int | None = None
-    confidence: float | None = None
+    prediction: int | None = None  # None when unsure or on error
+    confidence: float | None = None  # the top calibrated probability
     probabilities: list[float] | None = None
+    unsure: bool = False  # confidence below the threshold: the top guesses are in `probabilities`
     error: str | None = None
 
 
-def classify(model: OnnxModel, paths: list[Path]) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
-    """One Prediction per file, errors included; plus, per classified file, what the plots show: the
+def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None = None
+             ) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
+    """One Prediction per file, errors and unsure answers included; plus, per classified file, what the plots show: the
     image as read ("gray"), the masks of the ink kept and of all the ink ("kept", "ink"), and the
-    28x28 the model saw ("mnist")."""
+    28x28 the model saw ("mnist"). Below `min_confidence` (default: the model's own) the answer is
+    unsure."""
+    min_confidence = model.min_confidence if min_confidence is None else min_confidence
     results, seen = [], {}
     for path in paths:
         shown = {}
@@ -91,7 +105,8 @@ def classify(model: OnnxModel, paths: list[Path]) -> tuple[list[Prediction], dic
             results.append(Prediction(str(path), error=str(error)))
             continue
         probabilities = model.probabilities(shown["mnist"][None])[0]
-        results.append(Prediction(str(path), int(probabilities.argmax()), float(probabilities.max()),
-                                  [round(float(p), 6) for p in probabilities]))
+        confidence, unsure = float(probabilities.max()), float(probabilities.max()) < min_confidence
+        results.append(Prediction(str(path), None if unsure else int(probabilities.argmax()), confidence,
+                                  [round(float(p), 6) for p in probabilities], unsure))
         seen[path] = shown
     return results, seen

@@ -60,3 +60,13 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
                  {"architecture": "improved_cnn", "mean": 0.1, "std": 0.3})
     with pytest.raises(CheckpointError, match="mixed.safetensors: its tensors do not fit the improved_cnn"):
         load_trained_model(tmp_path / "mixed.safetensors")
+
+
+def test_a_calibration_that_is_not_a_number_is_refused(tmp_path):
+    graph = onnx.load(REPO_DIR / "output_basic" / "model.onnx")
+    for entry in graph.metadata_props:
+        if entry.key == "temperature":
+            entry.value = "-3"
+    onnx.save(graph, tmp_path / "cold.onnx")
+    with pytest.raises(CheckpointError, match="cold.onnx: its temperature '-3' is not a number"):
+        load_model(tmp_path / "cold.onnx")

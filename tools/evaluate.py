@@ -32,15 +32,16 @@ from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, load_model  # noqa: E
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from tools.photo_like import render_canvas, render_hard_photo, render_photo  # noqa: E402
+from tools.photo_like import render_canvas, render_hard_photo, render_non_digit, render_photo  # noqa: E402
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion", "blank")
+SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion", "blank", "nondigit")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "usps": "USPS test set", "semeion": "Semeion",
-             "blank": "hard photos of a blank sheet (right = refused)"}
+             "blank": "hard photos of a blank sheet (right = refused)",
+             "nondigit": "letters, shapes, scribbles, blotches (right = refused or unsure)"}
 NO_DIGIT = -1  # the label of a picture without a digit: the right answer is a refusal
 
 
@@ -58,6 +59,9 @@ def load_set(name: str, count: int | None, seed: int = 0,
              troubles: list[dict] | None = None) -> tuple[Iterator[Image.Image], np.ndarray]:
     """(pictures, labels) of one set, the first `count` of them (all when None). For the hard
     photos, `troubles` (when given) receives each picture's troubles as it is drawn."""
+    if name == "nondigit":  # held out: no such picture is used in training or for any choice
+        rng = np.random.default_rng(seed + 2)
+        return (render_non_digit(rng) for _ in range(count or 500)), np.full(count or 500, NO_DIGIT)
     if name == "blank":  # the hard photos' sheets, desks, rulings and shadows, with nothing written
         rng = np.random.default_rng(seed + 1)
         blank = np.zeros((28, 28), np.uint8)
@@ -101,12 +105,20 @@ def score(model: OnnxModel, name: str, count: int | None) -> dict:
         except ImageError:
             prepared.append(np.zeros((28, 28), np.float32))
             refused.append(True)
-    predictions = model.probabilities(np.stack(prepared)).argmax(1)
+    probabilities = model.probabilities(np.stack(prepared))
+    predictions = probabilities.argmax(1)
     naive_predictions = model.probabilities(np.stack(naive)).argmax(1)
     refused = np.array(refused)
+    unsure = ~refused & (probabilities.max(1) < model.min_confidence)
     correct = np.where(labels == NO_DIGIT, refused, (predictions == labels) & ~refused)
+    answered = ~refused & ~unsure
     return {"count": len(labels), "pipeline": correct.mean(), "naive": (naive_predictions == labels).mean(),
-            "refused": int(np.sum(refused)), "by_trouble": by_trouble(troubles, correct) if troubles else {}}
+            "refused": int(np.sum(refused)), "unsure": int(np.sum(unsure)),
+            # With "unsure" answers: of the digits, the share answered and right among them; of the
+            # pictures without a digit, the share refused or unsure (right).
+            "answered_right": float(np.mean(predictions[answered] == labels[answered])) if answered.any() else 0.0,
+            "rejected": float(np.mean(~answered)),
+            "by_trouble": by_trouble(troubles, correct) if troubles else {}}
 
 
 def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int, float]]:
@@ -124,9 +136,16 @@ def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int
 
 def table(model_name: str, scores: dict[str, dict]) -> str:
     lines = [f"### {model_name}", "", "| set | images | MNIST-style pipeline (predict_custom.py) | refused as blank "
-             "| naive: resize to 28x28 and invert |", "|---|---|---|---|---|"]
+             "| naive: resize to 28x28 and invert | answered unsure | right among the answered |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {SET_NAMES[name]} | {s['count']:,} | {100 * s['pipeline']:.2f}% | {s['refused']} | "
-              f"{100 * s['naive']:.2f}% |" for name, s in scores.items()]
+              f"{100 * s['naive']:.2f}% | {s['unsure']} | "
+              + ("-" if name in ("blank", "nondigit") else f"{100 * s['answered_right']:.2f}%") + " |"
+              for name, s in scores.items()]
+    lines += ["", "The pipeline column takes the top guess whatever its confidence; the last two use the model's",
+              "default `--min-confidence`. Sets without a digit: the share refused or answered unsure is",
+              ", ".join(f"{100 * s['rejected']:.1f}% ({SET_NAMES[name].split(' (')[0]})"
+                        for name, s in scores.items() if name in ("blank", "nondigit")) + "."]
     hard = scores.get("hard", {}).get("by_trouble")
     if hard:
         lines += ["", f"Hard photos by trouble ({model_name}; each photo has several):", "",

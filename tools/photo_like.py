@@ -159,3 +159,50 @@ def render_canvas(digit: np.ndarray, rng: np.random.Generator, kind: str | None 
     ys, xs = slice(max(top, 0), min(top + size, canvas_size)), slice(max(left, 0), min(left + size, canvas_size))
     canvas[ys, xs] = strokes[ys.start - top:ys.stop - top, xs.start - left:xs.stop - left]
     return Image.fromarray((255 * (1 - canvas)).astype(np.uint8)).convert("RGB")
+
+
+NON_DIGIT_KINDS = ("printed letter", "handwritten letter", "shape", "scribble", "blotches")
+# Letters that are digits in another hand (O 0, I l 1, Z 2, S 5, b 6, q g 9, B 8...) are left out:
+# answering those with a digit is not wrong.
+LETTERS = "ACEFHKMNPRUVWXYacdefhkmnprtuvwxy"
+FONTS = [path for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
+                           "DejaVuSans-ExtraLight.ttf", "DejaVuSansMono.ttf", "DejaVuSans-Oblique.ttf")
+         if (path := Path("/usr/share/fonts/truetype/dejavu") / name).is_file()]
+
+
+def render_non_digit(rng: np.random.Generator, kind: str | None = None) -> Image.Image:
+    """Something that is not a digit, drawn in dark ink on paper and photographed like
+    `render_photo`'s digits: a printed letter (several fonts and weights), a letter drawn as a pen
+    line, a shape, a scribble or blotches. `kind` pins one of NON_DIGIT_KINDS."""
+    from PIL import ImageDraw, ImageFont
+    kind = kind or str(rng.choice(NON_DIGIT_KINDS))
+    size = 280
+    sheet = Image.new("L", (size, size), 0)  # ink as white on black, turned into a photo below
+    draw = ImageDraw.Draw(sheet)
+    width = int(rng.integers(3, 14))
+    if kind in ("printed letter", "handwritten letter"):
+        letter = str(rng.choice(list(LETTERS)))
+        font_size = int(rng.integers(120, 200))
+        font = ImageFont.truetype(str(rng.choice(FONTS)), font_size) if FONTS else ImageFont.load_default(font_size)
+        draw.text((size / 2, size / 2), letter, fill=255, font=font, anchor="mm")
+        if kind == "handwritten letter":  # its centre line, drawn with a pen of its own width
+            line = skeleton(sheet.point(lambda v: 255 * (v > 127)))
+            sheet = Image.fromarray(line.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(width // 2 * 2 + 1))
+    elif kind == "shape":
+        corners = int(rng.choice([3, 4, 5, 6]))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, corners)) if rng.random() < 0.5 else \
+            np.linspace(0, 2 * np.pi, corners, endpoint=False) + rng.uniform(0, np.pi)
+        radius = rng.uniform(60, 120)
+        points = [(size / 2 + radius * np.cos(a), size / 2 + radius * np.sin(a)) for a in angles]
+        if rng.random() < 0.5:  # a star: every other corner joined
+            points = points[::2] + points[1::2] if corners % 2 else points
+        draw.line(points + points[:1], fill=255, width=width, joint="curve")
+    elif kind == "scribble":
+        steps = rng.normal(0, 25, (int(rng.integers(8, 30)), 2)).cumsum(0)
+        steps = steps - steps.mean(0) + size / 2
+        draw.line([tuple(p) for p in steps.clip(20, size - 20)], fill=255, width=width, joint="curve")
+    else:  # blotches: a few ink spots, as a dirty or stained sheet
+        for _ in range(int(rng.integers(2, 7))):
+            x, y, r = rng.uniform(40, size - 40), rng.uniform(40, size - 40), rng.uniform(5, 30)
+            draw.ellipse((x - r, y - r * rng.uniform(0.4, 1), x + r, y + r), fill=int(rng.integers(120, 256)))
+    return render_photo(np.asarray(sheet.resize((28, 28), Image.Resampling.BOX)), rng)
