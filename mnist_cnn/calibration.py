@@ -12,17 +12,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def log_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    shifted = logits / temperature
+    shifted = shifted - shifted.max(1, keepdims=True)  # exp cannot overflow
+    return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    scaled = logits / temperature
-    exp = np.exp(scaled - scaled.max(1, keepdims=True))
-    return exp / exp.sum(1, keepdims=True)
+    return np.exp(log_softmax(logits, temperature))
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
-    scaled = logits / temperature
-    shifted = scaled - scaled.max(1, keepdims=True)
-    log_probabilities = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-    return float(-log_probabilities[np.arange(len(labels)), labels].mean())
+    return float(-log_softmax(logits, temperature)[np.arange(len(labels)), labels].mean())
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -105,7 +105,8 @@ def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None =
             results.append(Prediction(str(path), error=str(error)))
             continue
         probabilities = model.probabilities(shown["mnist"][None])[0]
-        confidence, unsure = float(probabilities.max()), float(probabilities.max()) < min_confidence
+        confidence = float(probabilities.max())
+        unsure = confidence < min_confidence
         results.append(Prediction(str(path), None if unsure else int(probabilities.argmax()), confidence,
                                   [round(float(p), 6) for p in probabilities], unsure))
         seen[path] = shown

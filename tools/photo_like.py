@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from skimage.morphology import skeletonize
 
 
@@ -174,7 +174,6 @@ def render_non_digit(rng: np.random.Generator, kind: str | None = None) -> Image
     """Something that is not a digit, drawn in dark ink on paper and photographed like
     `render_photo`'s digits: a printed letter (several fonts and weights), a letter drawn as a pen
     line, a shape, a scribble or blotches. `kind` pins one of NON_DIGIT_KINDS."""
-    from PIL import ImageDraw, ImageFont
     kind = kind or str(rng.choice(NON_DIGIT_KINDS))
     size = 280
     sheet = Image.new("L", (size, size), 0)  # ink as white on black, turned into a photo below
