@@ -71,7 +71,7 @@ def start(requested_device: str) -> Runtime:
     device = pick_device(requested_device, local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        torch.backends.cudnn.benchmark = True
+        make_cuda_deterministic()
     if world_size == 1:
         return Runtime(device)
     if device.type == "mps":
@@ -81,6 +81,15 @@ def start(requested_device: str) -> Runtime:
     else:
         dist.init_process_group(backend="gloo")
     return Runtime(device, dist.get_rank(), dist.get_world_size())
+
+
+def make_cuda_deterministic() -> None:
+    """Same seed, same weights on a GPU too. cuDNN's autotuner and atomic-add kernels otherwise
+    make two runs of one seed differ (measured on an H200: 99.65% then 99.57% test accuracy)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read when cuBLAS starts
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    torch.use_deterministic_algorithms(True)
 
 
 def stop(runtime: Runtime) -> None:

@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,13 +166,17 @@ def test_cli_json_top_k_and_plot(mnist, tmp_path):
     assert lines.count("%") == 3  # confidence + two of the top-k
 
 
+# Named cases: a parameter's bytes would become the test's id and its tmp_path (too long for a
+# command line on some machines).
 @pytest.mark.parametrize("content, message", [
     (None, "no such model file"),
     (b"\x00" * 64, "not a readable ONNX model"),
-    ((REPO_DIR / "output_basic" / "model.safetensors").read_bytes(), "not a readable ONNX model"),
-])
+    (REPO_DIR / "output_basic" / "model.safetensors", "not a readable ONNX model"),
+], ids=["missing", "zeros", "safetensors"])
 def test_cli_missing_or_wrong_model_file(tmp_path, content, message):
     model = tmp_path / "model.onnx"
+    if isinstance(content, Path):
+        content = content.read_bytes()
     if content is not None:
         model.write_bytes(content)
     Image.new("L", (50, 50)).save(tmp_path / "x.png")
