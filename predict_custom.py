@@ -1,22 +1,25 @@
-"""Classify your own handwritten digits: photos, scans or drawings, one digit per image.
+"""Read your own handwritten digits and numbers: photos, scans or drawings.
 
     python predict_custom.py my_digit.jpg photos/ [--model PATH] [--top-k 3] [--json] [--save-plot out.png]
 
-Each image is turned into what MNIST would have made of it (mnist_cnn/preprocess.py): white ink on
-black, the digit scaled to fit a 20x20 box and centred by its centre of mass in 28x28. The trained
-model runs in onnxruntime from its `model.onnx` (mnist_cnn/inference.py), so no torch import is needed.
+Each image's ink is found and split into digits, left to right (a number such as 2025; `--single`
+takes all of it as one digit), and each digit is turned into what MNIST would have made of it
+(mnist_cnn/preprocess.py): white ink on black, scaled to fit a 20x20 box and centred by its centre
+of mass in 28x28. The trained model runs in onnxruntime from its `model.onnx`
+(mnist_cnn/inference.py), so no torch import is needed.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from mnist_cnn.inference import Prediction, classify, default_model_path, load_model
+from mnist_cnn.inference import DigitAnswer, Prediction, classify, default_model_path, load_model
 from mnist_cnn.preprocess import collect_images
 from mnist_cnn.storage import CheckpointError
 
@@ -24,11 +27,21 @@ from mnist_cnn.storage import CheckpointError
 def format_line(result: Prediction, top_k: int) -> str:
     if result.error:
         return f"{result.file}: error: {result.error}"
-    order = np.argsort(result.probabilities)[::-1][:top_k]
-    top = ", ".join(f"{d}: {result.probabilities[d]:.1%}" for d in order)
-    if result.unsure:
-        return f"{result.file}: unsure ({result.confidence:.1%} at most)  top-{top_k}: {top}"
-    return f"{result.file}: {result.prediction} ({result.confidence:.1%})  top-{top_k}: {top}"
+
+    def top(digit: DigitAnswer) -> str:
+        order = np.argsort(digit.probabilities)[::-1][:top_k]
+        return ", ".join(f"{d}: {digit.probabilities[d]:.1%}" for d in order)
+
+    if len(result.digits) == 1:
+        digit = result.digits[0]
+        answer = f"unsure ({digit.confidence:.1%} at most)" if digit.unsure else \
+            f"{digit.prediction} ({digit.confidence:.1%})"
+        return f"{result.file}: {answer}  top-{top_k}: {top(digit)}"
+    read = "".join("?" if d.unsure else str(d.prediction) for d in result.digits)
+    parts = [f"{d.prediction} ({d.confidence:.1%}{', cut from touching digits' if d.touching else ''})"
+             if not d.unsure else f"? (unsure, {d.confidence:.1%} at most; top-{top_k}: {top(d)})"
+             for d in result.digits]
+    return f"{result.file}: {'unsure: ' if result.unsure else ''}{read}  digits: " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="answer 'unsure' (with the top guesses) below this calibrated probability "
                              "(default: the model's own, which withholds 1%% of its validation digits; "
                              "0 always answers a digit)")
-    parser.add_argument("--json", action="store_true", help="print a JSON list instead of lines")
+    parser.add_argument("--single", action="store_true",
+                        help="one digit per image: take all the ink found as one digit, never a number")
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON list instead of lines: per image the digits read, and per digit "
+                             "its box in the image (left, top, right, bottom), probabilities and confidence")
     parser.add_argument("--save-plot", type=Path, help="write a PNG showing each image as the model saw it")
     args = parser.parse_args(argv)
 
@@ -57,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("error: no image files found in " + ", ".join(args.images), file=sys.stderr)
         return 2
-    results, seen = classify(model, paths, args.min_confidence)
+    results, seen = classify(model, paths, args.min_confidence, args.single)
     if args.json:
-        print(json.dumps([vars(r) for r in results], indent=2))
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:
         for result in results:
             print(format_line(result, args.top_k), file=sys.stderr if result.error else sys.stdout)

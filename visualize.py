@@ -156,9 +156,9 @@ def plot_run(metrics: dict, test, output_dir: Path) -> None:
 
 
 def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
-    """Per classified image: the picture with the ink kept as the digit in green and the ink dropped
-    (sheet edges, desk, ruling, specks) in red, the 28x28 the model saw, and the probability of every
-    digit. `results` are inference.Prediction records; `seen` maps a file to what inference.classify
+    """Per classified image: the picture with the ink kept as digits in green, the ink dropped
+    (sheet edges, desk, ruling, specks) in red and each digit's box, the 28x28 images the model saw,
+    and the probability of every digit (one bar per digit read). `results` are inference.Prediction records; `seen` maps a file to what inference.classify
     recorded of it."""
     shown = [r for r in results if Path(r.file) in seen]
     if not shown:
@@ -171,16 +171,27 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
         picture[record["kept"]] = (0.1, 0.65, 0.2)
         original_ax.imshow(picture)
         original_ax.set_title(f"{Path(result.file).name}: kept (green), dropped (red)", fontsize=9)
-        seen_ax.imshow(record["mnist"], cmap="gray", vmin=0, vmax=1)
-        seen_ax.set_title("as the model saw it (28x28)", fontsize=9)
+        for left, top, right, bottom in record["boxes"]:  # each digit's, in the picture's pixels as shown
+            original_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                                                edgecolor="tab:orange", linewidth=1))
+        # The 28x28 images side by side, a thin grey bar between two.
+        gap = np.full((28, 1), 0.5, np.float32)
+        strip = np.hstack([part for image in record["mnist"] for part in (image, gap)][:-1])
+        seen_ax.imshow(strip, cmap="gray", vmin=0, vmax=1)
+        seen_ax.set_title("as the model saw it (28x28 each)", fontsize=9)
         for ax in (original_ax, seen_ax):
             ax.axis("off")
-        colors = ["tab:blue"] * 10
-        colors[int(np.argmax(result.probabilities))] = "tab:gray" if result.unsure else "tab:orange"
-        bars_ax.bar(range(10), result.probabilities, color=colors)
-        answer = f"unsure (at most {result.confidence:.1%})" if result.unsure else \
+        count = len(result.digits)
+        for k, digit in enumerate(result.digits):
+            colors = ["tab:blue"] * 10
+            colors[int(np.argmax(digit.probabilities))] = "tab:gray" if digit.unsure else "tab:orange"
+            bars_ax.bar(np.arange(10) + (k - (count - 1) / 2) * 0.8 / count, digit.probabilities,
+                        width=0.8 / count, color=colors)
+        read = "".join("?" if d.unsure else str(d.prediction) for d in result.digits)
+        answer = f"unsure: {read} (at most {result.confidence:.1%})" if result.unsure else \
             f"prediction {result.prediction} ({result.confidence:.1%})"
-        bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit", ylabel="probability", title=answer)
+        bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit" + (", one bar per digit read" if count > 1 else ""),
+                    ylabel="probability", title=answer)
     figure.tight_layout()
     return save_figure(figure, path)
 

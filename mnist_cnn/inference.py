@@ -5,7 +5,8 @@ checks that onnxruntime gives the torch model's predictions on the whole test se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import onnxruntime
 
 from .calibration import softmax
 from .paths import ONNX_FILE, output_dir
-from .preprocess import ImageError, read_image, to_mnist
+from .preprocess import ImageError, original_long_side, read_image, read_digits
 from .storage import CheckpointError
 
 # The graph's interface (mnist_cnn/export.py writes it): (N, 1, 28, 28) in [0, 1] -> (N, 10) logits.
@@ -79,35 +80,61 @@ def default_model_path() -> Path:
 
 
 @dataclass
+class DigitAnswer:
+    prediction: int | None  # None when unsure
+    confidence: float  # the top calibrated probability
+    probabilities: list[float]
+    unsure: bool  # confidence below the threshold: the top guesses are in `probabilities`
+    box: list[int]  # left, top, right, bottom in the image's own pixels (right, bottom exclusive)
+    touching: bool = False  # cut out of digits written touching: the cut is a guess
+
+
+@dataclass
 class Prediction:
     file: str
-    prediction: int | None = None  # None when unsure or on error
-    confidence: float | None = None  # the top calibrated probability
-    probabilities: list[float] | None = None
-    unsure: bool = False  # confidence below the threshold: the top guesses are in `probabilities`
+    prediction: str | None = None  # the digits read, left to right ("7", "2025"); None if unsure or on error
+    confidence: float | None = None  # the least confident digit's
+    unsure: bool = False  # some digit is unsure
+    digits: list[DigitAnswer] = field(default_factory=list)
     error: str | None = None
 
 
-def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None = None
+def top_log_probability(model: OnnxModel, images: np.ndarray) -> np.ndarray:
+    """The log of each image's top calibrated probability: how sure the model is that it is a
+    digit at all, which decides where touching digits are cut (preprocess.read_digits)."""
+    return np.log(model.probabilities(images).max(1))
+
+
+def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None = None, single: bool = False
              ) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
-    """One Prediction per file, errors and unsure answers included; plus, per classified file, what the plots show: the
-    image as read ("gray"), the masks of the ink kept and of all the ink ("kept", "ink"), and the
-    28x28 the model saw ("mnist"). Below `min_confidence` (default: the model's own) the answer is
-    unsure."""
+    """One Prediction per file, errors and unsure answers included: the digits it holds, left to
+    right (with `single`, all its ink is one digit). Plus, per classified file, what the plots
+    show: the image as read ("gray"), the masks of the ink kept and of all the ink ("kept", "ink"),
+    the 28x28 images the model saw ("mnist", one per digit) and the digits' boxes in the image as
+    read ("boxes"). Below `min_confidence` (default:
+    the model's own) a digit is unsure."""
     min_confidence = model.min_confidence if min_confidence is None else min_confidence
     results, seen = [], {}
     for path in paths:
         shown = {}
         try:
             shown["gray"] = read_image(path)
-            shown["mnist"] = to_mnist(shown["gray"], shown)
+            found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model))
         except ImageError as error:
             results.append(Prediction(str(path), error=str(error)))
             continue
-        probabilities = model.probabilities(shown["mnist"][None])[0]
-        confidence = float(probabilities.max())
-        unsure = confidence < min_confidence
-        results.append(Prediction(str(path), None if unsure else int(probabilities.argmax()), confidence,
-                                  [round(float(p), 6) for p in probabilities], unsure))
+        shown["mnist"] = np.stack([digit.image for digit in found])
+        shown["boxes"] = [digit.box for digit in found]
+        scale = original_long_side(path) / max(shown["gray"].shape)
+        digits = []
+        for digit, probabilities in zip(found, model.probabilities(shown["mnist"])):
+            confidence = float(probabilities.max())
+            unsure = confidence < min_confidence
+            digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
+                                      [round(float(p), 6) for p in probabilities], unsure,
+                                      [round(edge * scale) for edge in digit.box], digit.touching))
+        unsure = any(d.unsure for d in digits)
+        results.append(Prediction(str(path), None if unsure else "".join(str(d.prediction) for d in digits),
+                                  min(d.confidence for d in digits), unsure, digits))
         seen[path] = shown
     return results, seen

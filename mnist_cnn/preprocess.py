@@ -6,7 +6,9 @@ centre of mass in 28x28. NumPy and Pillow only.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -18,6 +20,11 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 Image.MAX_IMAGE_PIXELS = 40_000_000
 WORKING_SIZE = 256     # long side, in pixels, that the ink is found at: plenty for one digit
 MIN_INK_CONTRAST = 0.04  # ink must differ from the paper by this much (of the full 0-1 range)
+# A group of ink wider than this times its height may be touching digits (9% of MNIST's test digits
+# are wider than tall, 0.5% over 1.5 times; two digits side by side: median 1.5 times).
+CUT_ASPECT = 1.0
+CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
+WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 
 
 class ImageError(ValueError):
@@ -39,13 +46,22 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"cannot read the image ({error})") from None
 
 
+def original_long_side(path: str | Path) -> int:
+    """The long side of the image file in pixels (its header only): what the working picture's
+    pixels are scaled from."""
+    with Image.open(path) as image:
+        return max(image.size)
+
+
 def working_gray(image: Image.Image) -> np.ndarray:
     """Greyscale float image in [0, 1] (1 = white), transparency on white paper, shrunk to at most
-    WORKING_SIZE on its long side."""
+    WORKING_SIZE on its long side (or half of it on its short side, whichever is larger)."""
     gray = to_gray(image)
     if min(gray.shape) < 8:
         raise ImageError(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small to hold a digit")
-    scale = WORKING_SIZE / max(gray.shape)
+    # A wide picture (a number) keeps its short side at half the working size at least, so that
+    # each of its digits keeps enough pixels; one of a digit (aspect within 2) is unchanged by it.
+    scale = max(WORKING_SIZE / max(gray.shape), WORKING_SIZE / 2 / min(gray.shape))
     if scale < 1:  # shrink first: everything below is per-pixel work
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX))
@@ -364,6 +380,11 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         near = (candidates & ~kept & (mass >= 0.03 * mass[seed]) & (np.maximum(height, width) <= 1.5 * extent + 2)
                 & (top <= box[2] + reach) & (bottom >= box[0] - reach)
                 & (left <= box[3] + reach) & (right >= box[1] - reach))
+        # The next digit of a number: as tall as the row and level with it, a little further away.
+        row = box[2] - box[0] + 1
+        shared_rows = np.minimum(bottom, box[2]) - np.maximum(top, box[0]) + 1
+        near |= (candidates & ~kept & ~flat & (height >= 0.6 * row) & (height <= 1.5 * row) & (shared_rows >= 0.7 * height)
+                 & (left <= box[3] + 0.8 * row) & (right >= box[1] - 0.8 * row))
         if not near.any():
             # However faint, a digit covers more than a blob of noise does.
             return np.isin(labels, index[kept]) if area[kept].sum() >= 0.0015 * h * w else np.zeros_like(weak)
@@ -388,9 +409,19 @@ def stroke_width(mask: np.ndarray) -> float:
 
 
 def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
-    """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1].
-    ImageError when no digit is found. When `shown` is a dict, it receives the masks of what was
-    kept as the digit ("kept") and of all the ink that stood out of the paper ("ink"), for plots."""
+    """MNIST's own procedure: (H, W) greyscale in [0, 1] -> (28, 28) white digit on black in [0, 1],
+    all the ink found taken as one digit. ImageError when no digit is found. `shown`: see read_digits."""
+    return read_digits(gray, shown, single=True)[0].image
+
+
+def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = False,
+                score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[FoundDigit]:
+    """The digits of the picture, left to right, each as MNIST would have made it; with `single`,
+    all the ink found is one digit. `score` (N 28x28 images -> the log-probability of each one's
+    likeliest digit, from a model) lets ink that may be touching digits be cut apart where that
+    reads better; without it, each group of ink is one digit. ImageError when no digit is found.
+    When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
+    the ink that stood out of the paper ("ink"), for plots."""
     ink = _smooth(ink_map(gray))
     noise = noise_level(ink)
     if shown is not None:
@@ -403,7 +434,25 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     if peak < max(MIN_INK_CONTRAST, 5 * noise):
         raise ImageError("no digit found: the image looks blank, holds only lines or noise, "
                          "or the digit is too faint")
-    ink = np.where(keep, np.clip((ink - 2.5 * noise) / (peak - 2.5 * noise), 0, 1), 0)
+    if single:
+        return [_found(ink, keep, noise, False)]
+    found = []
+    for group in split_digits(keep):
+        found += _read_touching(ink, group, noise, score) if score else [_found(ink, group, noise, False)]
+    return found
+
+
+def _found(ink: np.ndarray, mask: np.ndarray, noise: float, touching: bool, image: np.ndarray | None = None
+           ) -> FoundDigit:
+    rows, cols = np.nonzero(mask)
+    box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+    return FoundDigit(_centred(ink, mask, noise) if image is None else image, box, touching)
+
+
+def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:
+    """The ink under `mask`, normalised, scaled to fit 20x20 and centred by its mass in 28x28."""
+    peak = np.percentile(ink[mask], 95)
+    ink = np.where(mask, np.clip((ink - 2.5 * noise) / max(peak - 2.5 * noise, 1e-6), 0, 1), 0)
     rows, cols = ink_box(ink)
     digit = ink[rows, cols]
     long_side = max(digit.shape)
@@ -428,6 +477,117 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
     canvas = np.zeros((28 + 2 * 28, 28 + 2 * 28), np.float32)  # margin: a lopsided digit may shift far
     canvas[28 + top:28 + top + small.shape[0], 28 + left:28 + left + small.shape[1]] = small
     return canvas[28:56, 28:56]
+
+
+@dataclass(frozen=True)
+class FoundDigit:
+    """One digit of the picture: the 28x28 the model sees, and where it was (left, top, right,
+    bottom, in the working picture's pixels; right and bottom exclusive)."""
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    touching: bool = False  # cut out of touching digits
+
+
+def split_digits(keep: np.ndarray) -> list[np.ndarray]:
+    """The kept ink split into groups, left to right, one mask each. Pieces of ink that share their
+    columns are one digit (a 5's flag, a 4 or a 7 drawn in two strokes, a broken pencil line);
+    pieces side by side are digits of a number. Touching digits stay one group here (see
+    `_read_touching`)."""
+    # Pieces as they are, not bridged over one-pixel gaps as in the search for the digit: two
+    # digits written close stay apart; the dashes of a broken line rejoin their digit below.
+    labels, count = label_components(keep)
+    if count <= 1:
+        return [keep] if keep.any() else []
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols] - 1
+    top, bottom = np.full(count, keep.shape[0]), np.zeros(count, int)
+    left, right = np.full(count, keep.shape[1]), np.zeros(count, int)
+    np.minimum.at(top, ids, rows), np.maximum.at(bottom, ids, rows)
+    np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
+    area = np.bincount(ids, minlength=count)
+    present = area > 0
+    height, width = bottom - top + 1, right - left + 1
+
+    def overlap(a, b):  # shared columns; negative: the gap between them
+        return min(right[a], right[b]) - max(left[a], left[b]) + 1
+
+    # Tall, sizeable pieces make the digits; the others (a flag, a bar, a dash of a broken line)
+    # join the digit whose columns they share most, or the nearest.
+    tall = [i for i in range(count) if present[i] and height[i] >= 0.45 * height[present].max()
+            and area[i] >= 0.15 * area.max()]
+    group = {i: i for i in tall}
+
+    def root(i):
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    # Two tall pieces are one digit when one stands mostly within the other's columns (a broken
+    # stroke, a 4's stem drawn apart); neighbours written slanted share a few columns only.
+    centre = (left + right) / 2
+    for a in tall:
+        for b in tall:
+            if (a < b and overlap(a, b) >= 0.5 * min(width[a], width[b])
+                    and abs(centre[a] - centre[b]) <= 0.5 * max(width[a], width[b])):
+                group[root(b)] = root(a)
+    for piece in (i for i in range(count) if present[i] and i not in group):
+        group[piece] = max(tall, key=lambda t: overlap(piece, t))
+    members: dict[int, list[int]] = {}
+    for piece in group:
+        members.setdefault(root(piece), []).append(piece)
+    return [np.isin(labels, np.array(pieces) + 1) for pieces in sorted(members.values(), key=lambda p: left[p].min())]
+
+
+def cut_columns(mask: np.ndarray, most: int = 12) -> list[int]:
+    """Where a group of ink may be cut into touching digits: its two ends and up to `most` columns
+    inside it where the ink is thinnest (local minima of the column sums), left to right."""
+    cols = np.flatnonzero(mask.any(0))
+    first, width = int(cols[0]), int(cols[-1] - cols[0] + 1)
+    column_ink = np.convolve(mask.sum(0)[first:first + width], [0.25, 0.5, 0.25], mode="same")
+    inside = np.arange(1, width - 1)
+    minima = inside[(column_ink[inside] <= column_ink[inside - 1]) & (column_ink[inside] <= column_ink[inside + 1])]
+    # A flat valley (an empty gap) is one cut, at its middle.
+    runs = np.split(minima, np.flatnonzero(np.diff(minima) > 1) + 1) if len(minima) else []
+    centres = np.array([run[len(run) // 2] for run in runs], int)
+    chosen = np.sort(centres[np.argsort(column_ink[centres], kind="stable")[:most]])
+    return [first] + [first + int(c) for c in chosen] + [first + width]
+
+
+def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
+                   score: Callable[[np.ndarray], np.ndarray]) -> list[FoundDigit]:
+    """One group of ink read as one digit or as touching digits, whichever the model finds more
+    likely: every way of cutting it at `cut_columns` into plausibly shaped digits is scored by the
+    sum of its digits' log-probabilities, less CUT_PENALTY per cut (dynamic programming over the
+    cuts). A wide 2 or 5 stays one digit; a 35 written joined becomes two."""
+    rows = np.flatnonzero(mask.any(1))
+    height = rows[-1] - rows[0] + 1
+    columns = cut_columns(mask)
+    if columns[-1] - columns[0] <= CUT_ASPECT * height:
+        return [_found(ink, mask, noise, False)]
+    parts, images = {}, []
+    for i in range(len(columns)):
+        for j in range(i + 1, len(columns)):
+            part = np.zeros_like(mask)
+            part[:, columns[i]:columns[j]] = mask[:, columns[i]:columns[j]]
+            kept = np.flatnonzero(part.any(0))
+            if len(kept) and 0.08 * height <= kept[-1] - kept[0] + 1 <= 1.6 * height:
+                parts[i, j] = (part, len(images), (kept[-1] - kept[0] + 1) / height)
+                images.append(_centred(ink, part, noise))
+    # The model is sure of many a fragment, so each part's shape counts too: a digit wider than
+    # tall is rare, and rarer the wider (MNIST: 9% over 1.0, 0.5% over 1.5, an exponential tail).
+    aspect = np.array([shape for _, _, shape in parts.values()])
+    log_p = score(np.stack(images)) - WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
+    best = {0: (0.0, [])}  # cut index -> (score, segments up to it)
+    for j in range(1, len(columns)):
+        options = [(best[i][0] + log_p[parts[i, j][1]] - (CUT_PENALTY if i else 0), best[i][1] + [(i, j)])
+                   for i in range(j) if i in best and (i, j) in parts]
+        if options:
+            best[j] = max(options, key=lambda option: option[0])
+    if len(columns) - 1 not in best:  # no way to cut it into digit-shaped parts: one digit, however wide
+        return [_found(ink, mask, noise, False)]
+    segments = best[len(columns) - 1][1]
+    touching = len(segments) > 1
+    return [_found(ink, parts[seg][0], noise, touching, images[parts[seg][1]]) for seg in segments]
 
 
 def collect_images(paths: list[str]) -> list[Path]:

@@ -15,13 +15,15 @@ from skimage.morphology import skeletonize
 
 
 def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """digit: (28, 28) uint8, white on black. Returns an RGB JPEG-decoded PIL image."""
+    """digit: (28, 28) uint8, white on black (or a row of them, (28, W): a number). Returns an RGB
+    JPEG-decoded PIL image."""
     size = int(rng.integers(70, 220))
-    ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32) / 255
-    height, width = int(size * rng.uniform(1.3, 2.2)), int(size * rng.uniform(1.3, 2.2))
-    top, left = int(rng.integers(0, height - size)), int(rng.integers(0, width - size))
+    size_x = round(size * digit.shape[1] / digit.shape[0])
+    ink = np.asarray(Image.fromarray(digit).resize((size_x, size), Image.Resampling.BICUBIC), np.float32) / 255
+    height, width = int(size * rng.uniform(1.3, 2.2)), int(size_x * rng.uniform(1.3, 2.2))
+    top, left = int(rng.integers(0, height - size)), int(rng.integers(0, width - size_x))
     canvas = np.zeros((height, width), np.float32)
-    canvas[top:top + size, left:left + size] = np.clip(ink, 0, 1)
+    canvas[top:top + size, left:left + size_x] = np.clip(ink, 0, 1)
     ys, xs = np.mgrid[0:height, 0:width] / max(height, width)
     # Uneven light: a tilted plane plus a vignette; ink a little darker than the darkest paper.
     light = rng.uniform(0.7, 0.95) + rng.uniform(-0.2, 0.2) * (ys - 0.5) + rng.uniform(-0.2, 0.2) * (xs - 0.5)
@@ -37,6 +39,30 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     Image.fromarray(rgb).save(buffer, "JPEG", quality=int(rng.integers(55, 92)))
     buffer.seek(0)
     return Image.open(buffer)
+
+
+SPACINGS = {"spaced": (3, 8), "close": (0, 2), "touching": (-3, -1)}  # gaps between digits, MNIST pixels
+
+
+def compose_number(digits: list[np.ndarray], rng: np.random.Generator, spacing: str) -> np.ndarray:
+    """MNIST digits (28x28 uint8, white on black) written side by side as one number, (28, W): each
+    cut to its own columns, moved up or down by up to 2 pixels, with gaps drawn from SPACINGS
+    (negative: the digits' boxes overlap, so their strokes often touch)."""
+    low, high = SPACINGS[spacing]
+    pieces = []
+    for digit in digits:
+        columns = np.flatnonzero(digit.max(0) > 30)
+        piece = np.roll(digit[:, columns.min():columns.max() + 1], int(rng.integers(-2, 3)), axis=0)
+        pieces.append(piece)
+    gaps = [int(rng.integers(low, high + 1)) for _ in pieces[1:]]
+    width = 8 + sum(p.shape[1] for p in pieces) + sum(gaps)
+    number = np.zeros((28, width), np.uint8)
+    x = 4
+    for piece, gap in zip(pieces, gaps + [0]):
+        view = number[:, x:x + piece.shape[1]]
+        np.maximum(view, piece, out=view)  # overlapping strokes merge, as ink does
+        x += piece.shape[1] + gap
+    return number
 
 
 def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
