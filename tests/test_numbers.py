@@ -1,0 +1,121 @@
+"""Numbers: a picture of several digits in a row is read left to right, digit by digit."""
+
+import json
+import subprocess
+import sys
+from functools import partial
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO_DIR
+from mnist_cnn.inference import classify, load_model, top_log_probability
+from mnist_cnn.preprocess import cut_columns, read_digits, split_digits, working_gray
+from tools.photo_like import compose_number, render_photo
+
+MODEL = REPO_DIR / "output_improved" / "model.onnx"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(MODEL)
+
+
+def blocks(*boxes, shape=(60, 200)) -> np.ndarray:
+    """A mask with filled rectangles (top, left, bottom, right)."""
+    mask = np.zeros(shape, bool)
+    for top, left, bottom, right in boxes:
+        mask[top:bottom, left:right] = True
+    return mask
+
+
+def test_pieces_side_by_side_are_digits_and_pieces_sharing_columns_are_one():
+    two_digits = blocks((10, 20, 50, 45), (10, 60, 50, 85))
+    assert [int(np.flatnonzero(g.any(0))[0]) for g in split_digits(two_digits)] == [20, 60]
+    # A 5's flag (short, apart, over the body's columns) and a stem broken in two stay one digit each.
+    flag_and_body = blocks((20, 20, 50, 45), (10, 30, 14, 55))
+    broken_stem = blocks((5, 100, 28, 106), (31, 101, 55, 107))
+    groups = split_digits(flag_and_body | broken_stem)
+    assert len(groups) == 2 and groups[0][12, 40] and groups[0][30, 30] and groups[1][10, 103] and groups[1][40, 104]
+    # A short mark beside a digit joins it rather than becoming a digit of its own.
+    assert len(split_digits(blocks((10, 20, 50, 45), (30, 48, 34, 52)))) == 1
+    assert split_digits(np.zeros((20, 20), bool)) == []
+
+
+def test_touching_digits_are_cut_where_the_ink_is_thinnest():
+    # Two blocks joined by a thin bridge: a cut falls on the bridge.
+    joined = blocks((10, 20, 50, 60), (28, 60, 31, 70), (10, 70, 50, 110))
+    columns = cut_columns(joined)
+    assert columns[0] == 20 and columns[-1] == 110 and any(60 <= c < 70 for c in columns[1:-1])
+
+
+def number_photo(mnist, indices, spacing, seed):
+    rng = np.random.default_rng(seed)
+    digits = [mnist.test_images[i].numpy() for i in indices]
+    truth = "".join(str(int(mnist.test_labels[i])) for i in indices)
+    return render_photo(compose_number(digits, rng, spacing), rng), truth
+
+
+def read(model, picture) -> str:
+    found = read_digits(working_gray(picture), score=partial(top_log_probability, model))
+    return "".join(str(d) for d in model.probabilities(np.stack([f.image for f in found])).argmax(1))
+
+
+def test_numbers_of_photographed_test_digits(mnist, model):
+    """Strips of 2 to 5 MNIST test digits, photographed like the photo-like set (tools/evaluate.py
+    measures more, and by spacing, for the README)."""
+    rng = np.random.default_rng(5)
+    start, exact, close_counted = 0, 0, 0
+    for number in range(30):
+        length = int(rng.integers(2, 6))
+        picture, truth = number_photo(mnist, range(start, start + length), "spaced", seed=number)
+        start += length
+        exact += read(model, picture) == truth
+    print(f"spaced: {exact} of 30 read exactly")
+    assert exact >= 24  # 26 measured
+    for number in range(20):
+        picture, truth = number_photo(mnist, range(start, start + 3), "close", seed=100 + number)
+        start += 3
+        close_counted += len(read(model, picture)) == 3
+    print(f"close: {close_counted} of 20 read as three digits")
+    assert close_counted >= 6  # 8 measured: digits written close often merge into one group of ink
+
+
+def test_touching_digits_are_cut_and_reported(mnist, model, tmp_path):
+    # A 4 and a 9 (test images 6 and 7) overlapping, on clean paper: one group of ink, read as two
+    # digits, both marked as cut from touching digits. (Most touching pairs are not cut apart yet:
+    # 2 of the 16 pairs of test images 0-16 were; the README gives the rates.)
+    strip = compose_number([mnist.test_images[i].numpy() for i in (6, 7)], np.random.default_rng(0), "touching")
+    big = np.asarray(Image.fromarray(strip).resize((strip.shape[1] * 6, 28 * 6), Image.Resampling.BICUBIC))
+    Image.fromarray(255 - np.pad(big, 40)).save(tmp_path / "49.png")
+    results, _ = classify(model, [tmp_path / "49.png"])
+    assert split_digits(read_digits_kept(tmp_path / "49.png")).__len__() == 1, "the two digits touch"
+    assert results[0].prediction == "49" and all(d.touching for d in results[0].digits)
+
+
+def read_digits_kept(path) -> np.ndarray:
+    shown = {}
+    read_digits(working_gray(Image.open(path)), shown)
+    return shown["kept"]
+
+
+def test_cli_reads_a_number_and_single_forces_one_digit(mnist, tmp_path, model):
+    picture, truth = number_photo(mnist, [0, 1, 2, 3], "spaced", seed=1)
+    picture.save(tmp_path / "number.jpg")
+    assert read(model, picture) == truth == "7210"
+
+    def cli(*flags):
+        return subprocess.run([sys.executable, "predict_custom.py", str(tmp_path / "number.jpg"), *flags],
+                              cwd=REPO_DIR, capture_output=True, text=True, timeout=60)
+
+    line = cli().stdout
+    assert line.startswith(f"{tmp_path / 'number.jpg'}: 7210  digits: 7 (") and line.count("%") == 4
+    record = json.loads(cli("--json").stdout)[0]
+    assert record["prediction"] == "7210" and len(record["digits"]) == 4
+    boxes = [d["box"] for d in record["digits"]]
+    width, height = picture.size
+    assert all(0 <= left < right <= width and 0 <= top < bottom <= height for left, top, right, bottom in boxes)
+    assert all(a[2] <= b[0] + 5 for a, b in zip(boxes, boxes[1:])), "left to right, side by side"
+    single = json.loads(cli("--json", "--single").stdout)[0]
+    assert len(single["digits"]) == 1 and len(single["prediction"]) == 1
