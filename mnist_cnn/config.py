@@ -48,6 +48,10 @@ class TrainConfig:
     thickness: float = _option(0.0, "augmentation: probability of thickening or thinning the strokes")
     one_flags: float = _option(0.0, "augmentation: probability of drawing a flag (and sometimes a base) on a 1")
     erase: float = _option(0.0, "augmentation: probability of erasing a random rectangle")
+    # What is not a digit.
+    outliers: float = _option(0.0, "outlier exposure: weight of a loss asking for a flat output on synthetic "
+                              "non-digits (pen tangles, hatching, two digits run together), half a batch of "
+                              "them per step (0: off)")
     # Guards.
     grad_clip: float = _option(0.0, "clip the global gradient norm to this value (0: off)")
     early_stop: int = _option(0, "stop after this many epochs without a lower validation loss, "
@@ -95,7 +99,7 @@ def config_problems(config: TrainConfig) -> list[str]:
             problems.append(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(config, name)})")
     if not config.lr > 0:
         problems.append(f"--lr must be positive (got {config.lr})")
-    for name in ("weight_decay", "grad_clip", "rotation", "translate", "scale", "shear", "aspect", "elastic", "limit",
+    for name in ("weight_decay", "grad_clip", "outliers", "rotation", "translate", "scale", "shear", "aspect", "elastic", "limit",
                  "early_stop", "val_size", "plateau_patience"):
         if getattr(config, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must not be negative (got {getattr(config, name)})")

@@ -94,7 +94,8 @@ MODELS = {
     "improved_cnn": ModelSpec(ImprovedCNN, dataclasses.replace(
         TrainConfig(), epochs=14, batch_size=256, lr=4e-3, optimizer="adamw", weight_decay=5e-4,
         label_smoothing=0.05, schedule="onecycle", augment=True, rotation=10.0, translate=0.1, scale=0.1,
-        shear=10.0, erase=0.0, grad_clip=2.0, early_stop=6, output_dir=str(paths.output_dir("improved_cnn")))),
+        shear=10.0, erase=0.0, grad_clip=2.0, early_stop=6, outliers=0.5,
+        output_dir=str(paths.output_dir("improved_cnn")))),
 }
 
 

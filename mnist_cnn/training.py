@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import signal
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from . import checkpoint
 from .augment import augment_batch
 from .config import TrainConfig
 from .data import normalize
+from .outliers import outlier_batch, stroke_bank
 from .runtime import Runtime, all_reduce_sum, broadcast_buffers
 
 
@@ -190,6 +192,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     optimizer = make_optimizer(model, config)
     scheduler, per_step_schedule = make_scheduler(optimizer, config, steps_per_epoch)
     stopper = EarlyStopping(config.early_stop)
+    bank = stroke_bank(seed=config.seed).to(device) if config.outliers > 0 else None
     history: list[dict] = []
     epoch_seconds: list[float] = []
     best_weights: dict[str, torch.Tensor] | None = None
@@ -220,7 +223,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
             started = time.perf_counter()
             train_loss, train_accuracy, grad_norms = _train_one_epoch(
                 trainable, model, optimizer, scheduler if per_step_schedule else None, train, config, runtime,
-                epoch, per_rank_batch, steps_per_epoch, stop_requests)
+                epoch, per_rank_batch, steps_per_epoch, stop_requests, bank)
             # BatchNorm statistics are updated locally on each rank; evaluate and save rank 0's.
             broadcast_buffers(model, runtime)
             val_loss, val_accuracy = evaluate(model, val, config.eval_batch_size, runtime)
@@ -262,7 +265,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
 
 def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, config: TrainConfig,
                      runtime: Runtime, epoch: int, per_rank_batch: int, steps_per_epoch: int,
-                     stop_requests: _StopRequests) -> tuple[float, float, dict]:
+                     stop_requests: _StopRequests, bank: torch.Tensor | None) -> tuple[float, float, dict]:
     device = runtime.device
     # The order is shared by all ranks (each takes its own shard of it); augmentation and dropout
     # draw from a per-rank stream so that shards do not repeat each other's randomness.
@@ -279,12 +282,19 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
         stop_requests.check(runtime, completed_epochs=epoch)
         index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
         images, labels = train.images[index], train.labels[index]
+        count = len(labels)
+        if bank is not None:  # outlier exposure: non-digits in the same forward pass, label -1
+            images = torch.cat([images, outlier_batch(bank, images, count // 2)])
+            labels = torch.cat([labels, labels.new_full((count // 2,), -1)])
         if config.augment:
             images = augment_batch(images, labels, config)
         images = normalize(images).contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            logits = trainable(images)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.label_smoothing)
+            outputs = trainable(images).float()
+            logits, labels = outputs[:count], labels[:count]
+            loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+            if bank is not None:  # KL divergence from the uniform distribution: 0 when flat
+                loss = loss - config.outliers * (F.log_softmax(outputs[count:], 1).mean() + math.log(10))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip > 0:

@@ -33,8 +33,8 @@ from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, 
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, read_digits, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from tools.photo_like import (SPACINGS, compose_number, render_canvas, render_hard_photo,  # noqa: E402
-                              render_non_digit, render_photo)
+from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, render_canvas,  # noqa: E402
+                              render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
 SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion", "blank", "nondigit", "numbers")
@@ -64,7 +64,14 @@ def load_set(name: str, count: int | None, seed: int = 0,
     photos, `troubles` (when given) receives each picture's troubles as it is drawn."""
     if name == "nondigit":  # held out: no such picture is used in training or for any choice
         rng = np.random.default_rng(seed + 2)
-        return (render_non_digit(rng) for _ in range(count or 500)), np.full(count or 500, NO_DIGIT)
+
+        def drawn():  # the kind drawn here as render_non_digit would draw it, and recorded
+            for _ in range(count or 500):
+                kind = str(rng.choice(NON_DIGIT_KINDS))
+                if troubles is not None:
+                    troubles.append({"kind": kind})
+                yield render_non_digit(rng, kind)
+        return drawn(), np.full(count or 500, NO_DIGIT)
     if name == "blank":  # the hard photos' sheets, desks, rulings and shadows, with nothing written
         rng = np.random.default_rng(seed + 1)
         blank = np.zeros((28, 28), np.uint8)
@@ -129,7 +136,7 @@ def score(model: OnnxModel, name: str, count: int | None) -> dict:
             # pictures without a digit, the share refused or unsure (right).
             "answered_right": float(np.mean(predictions[answered] == labels[answered])) if answered.any() else 0.0,
             "rejected": float(np.mean(~answered)),
-            "by_trouble": by_trouble(troubles, correct) if troubles else {}}
+            "by_trouble": by_trouble(troubles, ~answered if name == "nondigit" else correct) if troubles else {}}
 
 
 def score_numbers(model: OnnxModel, count: int | None, seed: int = 0) -> dict:
@@ -177,8 +184,10 @@ def numbers_table(model_name: str, summary: dict) -> str:
 
 
 def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int, float]]:
-    """(images, accuracy) of the hard photos having each trouble."""
+    """(images, accuracy) of the hard photos having each trouble, or of the non-digits of each kind."""
     def names(drawn: dict) -> list[str]:
+        if "kind" in drawn:  # a non-digit
+            return [drawn["kind"]]
         found = [f"{drawn['pen']} pen", f"{drawn['ruling']} paper", "faint pencil" if drawn["faint"] else "dark ink"]
         found += [name for name in ("desk", "shadow", "scan") if drawn[name]]
         return found + (["rotated over 2 degrees"] if abs(drawn["angle"]) > 2 else [])
@@ -205,6 +214,11 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
               "wrong). Sets without a digit: the share refused or answered unsure is",
               ", ".join(f"{100 * s['rejected']:.1f}% ({SET_NAMES[name].split(' (')[0]})"
                         for name, s in scores.items() if name in ("blank", "nondigit")) + "."]
+    kinds = scores.get("nondigit", {}).get("by_trouble")
+    if kinds:
+        lines += ["", f"Non-digits by kind ({model_name}; right = refused, or unsure at the default threshold):", "",
+                  "| kind | images | refused or unsure |", "|---|---|---|"]
+        lines += [f"| {name} | {images} | {100 * share:.1f}% |" for name, (images, share) in kinds.items()]
     hard = scores.get("hard", {}).get("by_trouble")
     if hard:
         lines += ["", f"Hard photos by trouble ({model_name}; each photo has several):", "",

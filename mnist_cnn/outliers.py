@@ -1,0 +1,105 @@
+"""Synthetic non-digits for outlier exposure (Hendrycks et al., 2019): during training the model
+also sees things that are not digits and is asked for a flat output on them, so that its
+confidence falls on a scribble or a shape instead of landing on some digit at 99%.
+
+Two kinds, both shaped like what the preprocessing hands the model (ink fitted to a 20-pixel box
+and centred in 28x28): pen strokes that make no digit (tangles of curves, zigzags, hatching, stars, blots), drawn once per run into a bank; and two training digits run together into one box, what a
+number's touching digits look like when taken whole (so that cutting them apart reads better).
+Letters are left out on purpose: the evaluation's held-out non-digits are letters, shapes,
+scribbles and blotches drawn by another generator (tools/photo_like.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
+BANK_SIZE = 4096
+_DRAW_SIZE = 112  # drawn at 4x, then shrunk with averaging (MNIST's anti-aliasing)
+
+
+def stroke_bank(count: int = BANK_SIZE, seed: int = 0) -> torch.Tensor:
+    """`count` non-digit drawings as uint8 (count, 28, 28), white ink on black, fitted like MNIST."""
+    rng = np.random.default_rng([seed, 0x0D1])  # a stream of its own: the run's other draws stay put
+    return torch.from_numpy(np.stack([_fit_like_mnist(_draw_strokes(rng)) for _ in range(count)]))
+
+
+def _draw_strokes(rng: np.random.Generator) -> np.ndarray:
+    sheet = Image.new("L", (_DRAW_SIZE, _DRAW_SIZE), 0)
+    draw = ImageDraw.Draw(sheet)
+    kind = STROKE_KINDS[rng.integers(len(STROKE_KINDS))]
+    width = int(rng.integers(4, 13))
+    middle = _DRAW_SIZE / 2
+
+    def points(count, spread=35.0):
+        return [tuple(p) for p in (middle + rng.uniform(-spread, spread, (count, 2)))]
+
+    # Nothing that a digit could be drawn as: no single stroke (a 1, a 7), no loop or ring (a 0),
+    # no lone blot; a tangle of strokes, zigzags, hatching, stars, blots.
+    if kind == "curves":  # three or four random smooth strokes
+        for _ in range(int(rng.integers(3, 5))):
+            anchors = np.array(points(4))
+            t = np.linspace(0, 1, 30)[:, None]
+            bezier = ((1 - t) ** 3 * anchors[0] + 3 * (1 - t) ** 2 * t * anchors[1]
+                      + 3 * (1 - t) * t ** 2 * anchors[2] + t ** 3 * anchors[3])
+            draw.line([tuple(p) for p in bezier], fill=255, width=width, joint="curve")
+    elif kind == "zigzag":
+        count = int(rng.integers(5, 10))
+        xs = np.linspace(middle - 38, middle + 38, count)
+        ys = middle + rng.uniform(-35, 35) * (np.arange(count) % 2 * 2 - 1) * rng.uniform(0.5, 1, count)
+        draw.line(list(zip(xs, ys)), fill=255, width=width, joint="curve")
+    elif kind == "hatching":  # parallel or crossing strokes
+        angle = rng.uniform(0, np.pi)
+        for offset in np.linspace(-30, 30, int(rng.integers(3, 7))):
+            for turn in (0, np.pi / 2) if rng.random() < 0.5 else (0,):
+                dx, dy = np.cos(angle + turn), np.sin(angle + turn)
+                cx, cy = middle - dy * offset, middle + dx * offset
+                draw.line([(cx - 40 * dx, cy - 40 * dy), (cx + 40 * dx, cy + 40 * dy)], fill=255, width=width)
+    elif kind == "star":  # a star: every other corner of a pentagon or heptagon joined
+        count = int(rng.choice([5, 7]))
+        angle = np.sort(rng.uniform(0, 2 * np.pi, count))
+        corners = [(middle + 40 * np.cos(a), middle + 40 * np.sin(a)) for a in angle]
+        star = corners[::2] + corners[1::2]
+        draw.line(star + star[:1], fill=255, width=width, joint="curve")
+    else:  # blots
+        for _ in range(int(rng.integers(3, 7))):
+            x, y = middle + rng.uniform(-35, 35, 2)
+            r = rng.uniform(5, 18)
+            draw.ellipse((x - r, y - r * rng.uniform(0.4, 1), x + r, y + r), fill=255)
+    return np.asarray(sheet)
+
+
+def _fit_like_mnist(ink: np.ndarray) -> np.ndarray:
+    """The ink's box scaled so its long side is 20 px, centred by its mass in 28x28 (uint8)."""
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = 20 / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS), np.float32)
+    total = small.sum() or 1.0
+    top = int(round(13.5 - (small.sum(1) * np.arange(small.shape[0])).sum() / total))
+    left = int(round(13.5 - (small.sum(0) * np.arange(small.shape[1])).sum() / total))
+    canvas = np.zeros((84, 84), np.float32)
+    canvas[28 + top:28 + top + small.shape[0], 28 + left:28 + left + small.shape[1]] = small
+    return np.clip(canvas[28:56, 28:56], 0, 255).astype(np.uint8)
+
+
+def run_together(images: torch.Tensor) -> torch.Tensor:
+    """Each image beside the next one of the batch, both shrunk into one 28x28 box (width 28,
+    height 14, centred): two touching digits as the preprocessing would fit them if taken whole."""
+    pairs = torch.cat([images, images.roll(1, 0)], dim=3)  # (N, 1, 28, 56)
+    squeezed = F.interpolate(pairs, size=(14, 28), mode="area")
+    return F.pad(squeezed, (0, 0, 7, 7))
+
+
+def outlier_batch(bank: torch.Tensor, digits: torch.Tensor, count: int) -> torch.Tensor:
+    """`count` non-digits as float (count, 1, 28, 28) in [0, 1]: half drawn from the bank at random
+    (torch's global generator: seeded per epoch like the rest), half training digits run together."""
+    from_bank = count - count // 2
+    index = torch.randint(len(bank), (from_bank,), device=bank.device)
+    strokes = bank[index].unsqueeze(1).float().div_(255)
+    pairs = run_together(digits[:count // 2])
+    return torch.cat([strokes, pairs])

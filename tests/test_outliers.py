@@ -1,0 +1,41 @@
+"""Outlier exposure: synthetic non-digits shaped like the model's inputs, and what training on them does."""
+
+import numpy as np
+import torch
+
+from mnist_cnn.outliers import outlier_batch, run_together, stroke_bank
+from mnist_cnn.training import predict_logits
+from test_training import small_splits, train_small  # noqa: F401  (a fixture, and the small run)
+
+
+def test_the_bank_is_fitted_like_mnist_and_fixed_by_the_seed():
+    bank = stroke_bank(64, seed=3)
+    assert bank.shape == (64, 28, 28) and bank.dtype == torch.uint8
+    assert torch.equal(bank, stroke_bank(64, seed=3)) and not torch.equal(bank, stroke_bank(64, seed=4))
+    ink = bank.numpy() > 40
+    rows, cols = ink.any(2), ink.any(1)
+    long_side = np.maximum(rows.sum(1), cols.sum(1))
+    assert np.median(long_side) == 20 and long_side.min() >= 14 and long_side.max() <= 21  # fitted to 20 px
+    mass = bank.numpy().astype(float)
+    centre_y = (mass.sum(2) * np.arange(28)).sum(1) / mass.sum((1, 2))
+    assert np.abs(centre_y - 13.5).max() < 1.5
+
+
+def test_two_digits_run_together_fill_one_flat_box(mnist):
+    digits = mnist.train_images[:8].unsqueeze(1).float() / 255
+    pairs = run_together(digits)
+    assert pairs.shape == (8, 1, 28, 28)
+    assert pairs[:, :, :7].sum() == 0 and pairs[:, :, 21:].sum() == 0  # 14 rows high, centred
+    assert (pairs[:, 0, :, :14].sum((1, 2)) > 5).all() and (pairs[:, 0, :, 14:].sum((1, 2)) > 5).all()
+    batch = outlier_batch(stroke_bank(16), digits, 6)
+    assert batch.shape == (6, 1, 28, 28) and 0 <= batch.min() and batch.max() <= 1
+
+
+def test_training_with_outliers_flattens_the_output_on_non_digits(small_splits, tmp_path):  # noqa: F811
+    held_out = stroke_bank(300, seed=99).unsqueeze(1).float() / 255  # another seed than training's
+    top = {}
+    for weight in (0.0, 1.0):
+        model, result = train_small(small_splits, tmp_path / str(weight), outliers=weight)
+        assert result.history[-1]["val_accuracy"] > 0.8
+        top[weight] = torch.softmax(predict_logits(model, held_out, 300), 1).max(1).values.mean().item()
+    assert top[1.0] < 0.5 < top[0.0], top
