@@ -179,9 +179,9 @@ def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_pat
 
 
 def test_non_digits_are_often_refused_or_unsure(model):
-    # Held-out letters, shapes, scribbles and blotches photographed like the digits: 19 of these 40
-    # refused or answered unsure by the improved model at its own threshold (far from the issue's
-    # 95%: the model has never been taught what is not a digit; README, "Unsure").
+    # Held-out letters, shapes, scribbles and blotches photographed like the digits: 32 of these 40
+    # refused or answered unsure by the improved model (taught what is not a digit by outlier
+    # exposure) at its own threshold, against 19 before it; the basic model, without it: 17.
     rng = np.random.default_rng(3)
     rejected = 0
     for _ in range(40):
@@ -190,4 +190,4 @@ def test_non_digits_are_often_refused_or_unsure(model):
                 < model.min_confidence
         except ImageError:
             rejected += 1
-    assert rejected >= 14
+    assert rejected >= 28
