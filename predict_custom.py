@@ -1,6 +1,7 @@
 """Read your own handwritten digits and numbers: photos, scans or drawings.
 
     python predict_custom.py my_digit.jpg photos/ [--model PATH] [--top-k 3] [--json] [--save-plot out.png]
+    python predict_custom.py --serve              # a page to draw on, and a JSON API: http://127.0.0.1:8000/
 
 Each image's ink is found and split into digits, left to right (a number such as 2025; `--single`
 takes all of it as one digit), and each digit is turned into what MNIST would have made of it
@@ -46,7 +47,7 @@ def format_line(result: Prediction, top_k: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("images", nargs="+", help="image files or directories of images")
+    parser.add_argument("images", nargs="*", help="image files or directories of images")
     parser.add_argument("--model", type=Path, default=None,
                         help="model file (default: output_improved/model.onnx if present, "
                              "else output_basic/model.onnx)")
@@ -62,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="print a JSON list instead of lines: per image the digits read, and per digit "
                              "its box in the image (left, top, right, bottom), probabilities and confidence")
     parser.add_argument("--save-plot", type=Path, help="write a PNG showing each image as the model saw it")
+    parser.add_argument("--serve", action="store_true",
+                        help="instead of reading files, serve a page to draw digits on and a JSON API "
+                             "(POST /predict, GET /health, docs at /docs)")
+    parser.add_argument("--host", default="127.0.0.1", help="--serve: the address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="--serve: the port to listen on")
     args = parser.parse_args(argv)
+    if not args.images and not args.serve:
+        parser.error("give image files or directories, or --serve")
 
     model_path = args.model or default_model_path()
     try:
@@ -70,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.serve:
+        from mnist_cnn.server import serve  # FastAPI and uvicorn: imported only to serve
+
+        serve(model, args.host, args.port)
+        return 0
     paths = collect_images(args.images)
     if not paths:
         print("error: no image files found in " + ", ".join(args.images), file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import onnxruntime
@@ -107,34 +108,42 @@ def top_log_probability(model: OnnxModel, images: np.ndarray) -> np.ndarray:
 
 def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None = None, single: bool = False
              ) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
-    """One Prediction per file, errors and unsure answers included: the digits it holds, left to
-    right (with `single`, all its ink is one digit). Plus, per classified file, what the plots
-    show: the image as read ("gray"), the masks of the ink kept and of all the ink ("kept", "ink"),
-    the 28x28 images the model saw ("mnist", one per digit) and the digits' boxes in the image as
-    read ("boxes"). Below `min_confidence` (default:
-    the model's own) a digit is unsure."""
-    min_confidence = model.min_confidence if min_confidence is None else min_confidence
+    """One Prediction per file, errors and unsure answers included (see `read_picture`); plus, per
+    classified file, what the plots show (`read_picture`'s `shown`)."""
     results, seen = [], {}
     for path in paths:
         shown = {}
-        try:
-            shown["gray"] = read_image(path)
-            found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model))
-        except ImageError as error:
-            results.append(Prediction(str(path), error=str(error)))
-            continue
-        shown["mnist"] = np.stack([digit.image for digit in found])
-        shown["boxes"] = [digit.box for digit in found]
-        scale = original_long_side(path) / max(shown["gray"].shape)
-        digits = []
-        for digit, probabilities in zip(found, model.probabilities(shown["mnist"])):
-            confidence = float(probabilities.max())
-            unsure = confidence < min_confidence
-            digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
-                                      [round(float(p), 6) for p in probabilities], unsure,
-                                      [round(edge * scale) for edge in digit.box], digit.touching))
-        unsure = any(d.unsure for d in digits)
-        results.append(Prediction(str(path), None if unsure else "".join(str(d.prediction) for d in digits),
-                                  min(d.confidence for d in digits), unsure, digits))
-        seen[path] = shown
+        results.append(read_picture(model, path, str(path), min_confidence, single, shown))
+        if not results[-1].error:
+            seen[path] = shown
     return results, seen
+
+
+def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min_confidence: float | None = None,
+                 single: bool = False, shown: dict | None = None) -> Prediction:
+    """The digits in one picture (a file, or a binary stream such as an upload), left to right
+    (with `single`, all its ink is one digit); an unreadable or blank picture gives a Prediction
+    with its `error`. Below `min_confidence` (default: the model's own) a digit is unsure. `shown`,
+    when given, receives what the plots show: the image as read ("gray"), the masks of the ink kept
+    and of all the ink ("kept", "ink"), the 28x28 images the model saw ("mnist", one per digit) and
+    the digits' boxes in the image as read ("boxes")."""
+    min_confidence = model.min_confidence if min_confidence is None else min_confidence
+    shown = {} if shown is None else shown
+    try:
+        shown["gray"] = read_image(source)
+        found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model))
+        scale = original_long_side(source) / max(shown["gray"].shape)
+    except ImageError as error:
+        return Prediction(name, error=str(error))
+    shown["mnist"] = np.stack([digit.image for digit in found])
+    shown["boxes"] = [digit.box for digit in found]
+    digits = []
+    for digit, probabilities in zip(found, model.probabilities(shown["mnist"])):
+        confidence = float(probabilities.max())
+        unsure = confidence < min_confidence
+        digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
+                                  [round(float(p), 6) for p in probabilities], unsure,
+                                  [round(edge * scale) for edge in digit.box], digit.touching))
+    unsure = any(d.unsure for d in digits)
+    return Prediction(name, None if unsure else "".join(str(d.prediction) for d in digits),
+                      min(d.confidence for d in digits), unsure, digits)

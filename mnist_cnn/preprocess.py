@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -31,8 +31,9 @@ class ImageError(ValueError):
     """An image that cannot be classified; the message says why."""
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """The image file as working greyscale (see `working_gray`); ImageError naming what is wrong."""
+def read_image(path: str | Path | BinaryIO) -> np.ndarray:
+    """The image (a file or a binary stream) as working greyscale (see `working_gray`); ImageError
+    naming what is wrong."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -46,10 +47,12 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"cannot read the image ({error})") from None
 
 
-def original_long_side(path: str | Path) -> int:
-    """The long side of the image file in pixels (its header only): what the working picture's
-    pixels are scaled from."""
-    with Image.open(path) as image:
+def original_long_side(source: str | Path | BinaryIO) -> int:
+    """The long side of the image (a file or a binary stream) in pixels, from its header: what the
+    working picture's pixels are scaled from."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+    with Image.open(source) as image:
         return max(image.size)
 
 
@@ -573,6 +576,8 @@ def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
             if len(kept) and 0.08 * height <= kept[-1] - kept[0] + 1 <= 1.6 * height:
                 parts[i, j] = (part, len(images), (kept[-1] - kept[0] + 1) / height)
                 images.append(_centred(ink, part, noise))
+    if not images:  # a flat stroke: no part of it is shaped like a digit
+        return [_found(ink, mask, noise, False)]
     # The model is sure of many a fragment, so each part's shape counts too: a digit wider than
     # tall is rare, and rarer the wider (MNIST: 9% over 1.0, 0.5% over 1.5, an exponential tail).
     aspect = np.array([shape for _, _, shape in parts.values()])

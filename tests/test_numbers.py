@@ -120,3 +120,13 @@ def test_cli_reads_a_number_and_single_forces_one_digit(mnist, tmp_path, model):
     single = json.loads(cli("--json", "--single").stdout)[0]
     # Four digits taken as one: the model, taught that digits run together are no digit, is unsure.
     assert len(single["digits"]) == 1 and single["unsure"] and single["prediction"] is None
+
+
+def test_a_long_flat_stroke_is_one_group_and_no_error(model):
+    # Wider than tall, and no part of it shaped like a digit: read as it is (what a half-drawn bar
+    # on the web page sends).
+    page = np.ones((120, 400), np.float32)
+    page[55:65, 40:360] = 0.1
+    page[30:90, 350:360] = 0.1
+    found = read_digits(page, score=partial(top_log_probability, model))
+    assert len(found) == 1 and not found[0].touching
