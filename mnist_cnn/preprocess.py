@@ -23,6 +23,7 @@ MIN_INK_CONTRAST = 0.04  # ink must differ from the paper by this much (of the f
 # A group of ink wider than this times its height may be touching digits (9% of MNIST's test digits
 # are wider than tall, 0.5% over 1.5 times; two digits side by side: median 1.5 times).
 CUT_ASPECT = 1.0
+CORE_LEVEL = 0.5  # the ink's core, where digits written close are told apart: over this share of its peak
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 
@@ -440,7 +441,7 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     if single:
         return [_found(ink, keep, noise, False)]
     found = []
-    for group in split_digits(keep):
+    for group in split_digits(keep, core=keep & (ink > CORE_LEVEL * peak)):
         found += _read_touching(ink, group, noise, score) if score else [_found(ink, group, noise, False)]
     return found
 
@@ -491,14 +492,14 @@ class FoundDigit:
     touching: bool = False  # cut out of touching digits
 
 
-def split_digits(keep: np.ndarray) -> list[np.ndarray]:
+def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.ndarray]:
     """The kept ink split into groups, left to right, one mask each. Pieces of ink that share their
     columns are one digit (a 5's flag, a 4 or a 7 drawn in two strokes, a broken pencil line);
     pieces side by side are digits of a number. Touching digits stay one group here (see
-    `_read_touching`)."""
-    # Pieces as they are, not bridged over one-pixel gaps as in the search for the digit: two
-    # digits written close stay apart; the dashes of a broken line rejoin their digit below.
-    labels, count = label_components(keep)
+    `_read_touching`). With `core` (the darkest part of the ink), pieces are the core's components,
+    each with the fainter ink around it: two digits written close, whose blurred edges meet, stay
+    apart."""
+    labels, count = _pieces(keep, core)
     if count <= 1:
         return [keep] if keep.any() else []
     rows, cols = np.nonzero(labels)
@@ -539,6 +540,21 @@ def split_digits(keep: np.ndarray) -> list[np.ndarray]:
     for piece in group:
         members.setdefault(root(piece), []).append(piece)
     return [np.isin(labels, np.array(pieces) + 1) for pieces in sorted(members.values(), key=lambda p: left[p].min())]
+
+
+def _pieces(keep: np.ndarray, core: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Components of `keep` (not bridged over one-pixel gaps as in the search for the digit), or
+    of its core, grown back over the rest of `keep` one pixel ring at a time."""
+    if core is None or not (core & keep).any():
+        return label_components(keep)
+    labels, count = label_components(core & keep)
+    for _ in range(max(keep.shape)):
+        grown = np.where(keep & (labels == 0), _square_filter(labels, 3, np.max), labels)
+        if np.array_equal(grown, labels):
+            break
+        labels = grown
+    rest, extra = label_components(keep & (labels == 0))  # faint pieces with no core of their own
+    return np.where(rest > 0, rest + count, labels), count + extra
 
 
 def cut_columns(mask: np.ndarray, most: int = 12) -> list[int]:

@@ -43,6 +43,14 @@ def test_pieces_side_by_side_are_digits_and_pieces_sharing_columns_are_one():
     assert split_digits(np.zeros((20, 20), bool)) == []
 
 
+def test_close_digits_whose_faint_edges_meet_are_told_apart_at_the_core():
+    keep = blocks((10, 20, 50, 47), (10, 47, 50, 75))  # one piece of kept ink...
+    core = blocks((12, 22, 48, 44), (12, 50, 48, 73))  # ...with two dark cores
+    groups = split_digits(keep, core)
+    assert len(split_digits(keep)) == 1 and len(groups) == 2
+    assert (groups[0] | groups[1]).sum() == keep.sum() and not (groups[0] & groups[1]).any()
+
+
 def test_touching_digits_are_cut_where_the_ink_is_thinnest():
     # Two blocks joined by a thin bridge: a cut falls on the bridge.
     joined = blocks((10, 20, 50, 60), (28, 60, 31, 70), (10, 70, 50, 110))
@@ -73,25 +81,26 @@ def test_numbers_of_photographed_test_digits(mnist, model):
         start += length
         exact += read(model, picture) == truth
     print(f"spaced: {exact} of 30 read exactly")
-    assert exact >= 24  # 26 measured
+    assert exact >= 24  # 27 measured
     for number in range(20):
         picture, truth = number_photo(mnist, range(start, start + 3), "close", seed=100 + number)
         start += 3
         close_counted += len(read(model, picture)) == 3
     print(f"close: {close_counted} of 20 read as three digits")
-    assert close_counted >= 6  # 8 measured: digits written close often merge into one group of ink
+    assert close_counted >= 14  # 18 measured (8 before the ink's core told close digits apart)
 
 
 def test_touching_digits_are_cut_and_reported(mnist, model, tmp_path):
-    # A 4 and a 9 (test images 6 and 7) overlapping, on clean paper: one group of ink, read as two
-    # digits, both marked as cut from touching digits. (Most touching pairs are not cut apart yet:
-    # 2 of the 16 pairs of test images 0-16 were; the README gives the rates.)
-    strip = compose_number([mnist.test_images[i].numpy() for i in (6, 7)], np.random.default_rng(0), "touching")
+    # A 0 and a 4 (test images 3 and 4) overlapping, on clean paper: one group of ink even at its
+    # core, read as two digits, both marked as cut from touching digits. (Of the 16 pairs of test
+    # images 0-16 drawn so, 11 are read right: 5 cut apart like this one, 6 told apart at the
+    # ink's core; the README gives the rates on photos.)
+    strip = compose_number([mnist.test_images[i].numpy() for i in (3, 4)], np.random.default_rng(0), "touching")
     big = np.asarray(Image.fromarray(strip).resize((strip.shape[1] * 6, 28 * 6), Image.Resampling.BICUBIC))
-    Image.fromarray(255 - np.pad(big, 40)).save(tmp_path / "49.png")
-    results, _ = classify(model, [tmp_path / "49.png"])
-    assert split_digits(read_digits_kept(tmp_path / "49.png")).__len__() == 1, "the two digits touch"
-    assert results[0].prediction == "49" and all(d.touching for d in results[0].digits)
+    Image.fromarray(255 - np.pad(big, 40)).save(tmp_path / "04.png")
+    results, _ = classify(model, [tmp_path / "04.png"])
+    assert split_digits(read_digits_kept(tmp_path / "04.png")).__len__() == 1, "the two digits touch"
+    assert results[0].prediction == "04" and all(d.touching for d in results[0].digits)
 
 
 def read_digits_kept(path) -> np.ndarray:
