@@ -38,11 +38,10 @@ def format_line(result: Prediction, top_k: int) -> str:
         answer = f"unsure ({digit.confidence:.1%} at most)" if digit.unsure else \
             f"{digit.prediction} ({digit.confidence:.1%})"
         return f"{result.file}: {answer}  top-{top_k}: {top(digit)}"
-    read = "".join("?" if d.unsure else str(d.prediction) for d in result.digits)
     parts = [f"{d.prediction} ({d.confidence:.1%}{', cut from touching digits' if d.touching else ''})"
              if not d.unsure else f"? (unsure, {d.confidence:.1%} at most; top-{top_k}: {top(d)})"
              for d in result.digits]
-    return f"{result.file}: {'unsure: ' if result.unsure else ''}{read}  digits: " + "; ".join(parts)
+    return f"{result.file}: {'unsure: ' if result.unsure else ''}{result.reading}  digits: " + "; ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:

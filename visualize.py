@@ -158,8 +158,8 @@ def plot_run(metrics: dict, test, output_dir: Path) -> None:
 def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
     """Per classified image: the picture with the ink kept as digits in green, the ink dropped
     (sheet edges, desk, ruling, specks) in red and each digit's box, the 28x28 images the model saw,
-    and the probability of every digit (one bar per digit read). `results` are inference.Prediction records; `seen` maps a file to what inference.classify
-    recorded of it."""
+    and the probability of every digit (one bar per digit read). `results` are inference.Prediction
+    records; `seen` maps a file to what inference.classify recorded of it."""
     shown = [r for r in results if Path(r.file) in seen]
     if not shown:
         return None
@@ -187,8 +187,7 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
             colors[int(np.argmax(digit.probabilities))] = "tab:gray" if digit.unsure else "tab:orange"
             bars_ax.bar(np.arange(10) + (k - (count - 1) / 2) * 0.8 / count, digit.probabilities,
                         width=0.8 / count, color=colors)
-        read = "".join("?" if d.unsure else str(d.prediction) for d in result.digits)
-        answer = f"unsure: {read} (at most {result.confidence:.1%})" if result.unsure else \
+        answer = f"unsure: {result.reading} (at most {result.confidence:.1%})" if result.unsure else \
             f"prediction {result.prediction} ({result.confidence:.1%})"
         bars_ax.set(xticks=range(10), ylim=(0, 1), xlabel="digit" + (", one bar per digit read" if count > 1 else ""),
                     ylabel="probability", title=answer)

@@ -99,6 +99,11 @@ class Prediction:
     digits: list[DigitAnswer] = field(default_factory=list)
     error: str | None = None
 
+    @property
+    def reading(self) -> str:
+        """The digits read, left to right, with "?" for each unsure one ("20?5")."""
+        return "".join("?" if digit.unsure else str(digit.prediction) for digit in self.digits)
+
 
 def top_log_probability(model: OnnxModel, images: np.ndarray) -> np.ndarray:
     """The log of each image's top calibrated probability: how sure the model is that it is a

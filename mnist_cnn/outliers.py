@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
+from .preprocess import fit_in_28
+
 STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
 BANK_SIZE = 4096
 _DRAW_SIZE = 112  # drawn at 4x, then shrunk with averaging (MNIST's anti-aliasing)
@@ -73,18 +75,10 @@ def _draw_strokes(rng: np.random.Generator) -> np.ndarray:
 
 
 def _fit_like_mnist(ink: np.ndarray) -> np.ndarray:
-    """The ink's box scaled so its long side is 20 px, centred by its mass in 28x28 (uint8)."""
+    """The ink's box fitted and centred in 28x28 as the preprocessing does it (uint8)."""
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    crop = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    scale = 20 / max(crop.shape)
-    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    small = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS), np.float32)
-    total = small.sum() or 1.0
-    top = int(round(13.5 - (small.sum(1) * np.arange(small.shape[0])).sum() / total))
-    left = int(round(13.5 - (small.sum(0) * np.arange(small.shape[1])).sum() / total))
-    canvas = np.zeros((84, 84), np.float32)
-    canvas[28 + top:28 + top + small.shape[0], 28 + left:28 + left + small.shape[1]] = small
-    return np.clip(canvas[28:56, 28:56], 0, 255).astype(np.uint8)
+    fitted = fit_in_28(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    return np.clip(fitted, 0, 255).astype(np.uint8)
 
 
 def run_together(images: torch.Tensor) -> torch.Tensor:

@@ -199,6 +199,19 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return dense + 1, len(roots)
 
 
+def component_boxes(labels: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
+    """(top, bottom, left, right) of components 1..count of a label image, inclusive; a label with
+    no pixel gets an empty box (top past the bottom row, bottom 0)."""
+    h, w = labels.shape
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols] - 1
+    top, bottom = np.full(count, h), np.zeros(count, int)
+    left, right = np.full(count, w), np.zeros(count, int)
+    np.minimum.at(top, ids, rows), np.maximum.at(bottom, ids, rows)
+    np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
+    return top, bottom, left, right
+
+
 def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
     """(weak, strong) masks: above 2.5 and above 5 noise levels of the paper (with absolute floors)."""
     return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
@@ -344,12 +357,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     index = np.arange(1, count + 1)
     has_strong = np.bincount(labels[strong], minlength=count + 1)[1:] > 0
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    rows, cols = np.nonzero(labels)
-    ids = labels[rows, cols] - 1
-    top, bottom = np.full(count, h), np.zeros(count, int)
-    left, right = np.full(count, w), np.zeros(count, int)
-    np.minimum.at(top, ids, rows), np.maximum.at(bottom, ids, rows)
-    np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
+    top, bottom, left, right = component_boxes(labels, count)
     height, width = bottom - top + 1, right - left + 1
     touches_border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
     # A digit cropped tight touches the border where its strokes end; a desk or a sheet's edge runs along it.
@@ -468,13 +476,20 @@ def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:
         size = int(round(wanted - width)) // 2 * 2 + 1
         if size > 1:
             digit = np.asarray(Image.fromarray(digit).filter(ImageFilter.MaxFilter(size)))
-    # Fit the longer side to 20 px, keeping the aspect ratio; LANCZOS averages over the source
-    # pixels it shrinks, which is the anti-aliasing MNIST had.
-    scale = 20 / long_side
+    return fit_in_28(digit)
+
+
+def fit_in_28(digit: np.ndarray) -> np.ndarray:
+    """MNIST's last step: a digit cropped to its ink (uint8, or floats in [0, 1]) scaled so that its
+    longer side is 20 px, aspect kept, and placed so that its centre of mass falls on the centre of
+    a 28x28 field; float32, in the input's range."""
+    # LANCZOS averages over the source pixels it shrinks, which is the anti-aliasing MNIST had.
+    scale = 20 / max(digit.shape)
     size = (max(1, round(digit.shape[1] * scale)), max(1, round(digit.shape[0] * scale)))
-    small = np.clip(np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.LANCZOS)), 0, 1)
-    # Place so that the centre of mass falls on the centre of the 28x28 field.
-    total = small.sum()
+    small = np.asarray(Image.fromarray(digit).resize(size, Image.Resampling.LANCZOS), np.float32)
+    if digit.dtype != np.uint8:  # float resampling overshoots at sharp edges; 8-bit saturates by itself
+        small = np.clip(small, 0, 1)
+    total = small.sum() or 1.0
     com_y = (small.sum(1) * np.arange(small.shape[0])).sum() / total
     com_x = (small.sum(0) * np.arange(small.shape[1])).sum() / total
     top, left = int(round(13.5 - com_y)), int(round(13.5 - com_x))
@@ -502,13 +517,8 @@ def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.nd
     labels, count = _pieces(keep, core)
     if count <= 1:
         return [keep] if keep.any() else []
-    rows, cols = np.nonzero(labels)
-    ids = labels[rows, cols] - 1
-    top, bottom = np.full(count, keep.shape[0]), np.zeros(count, int)
-    left, right = np.full(count, keep.shape[1]), np.zeros(count, int)
-    np.minimum.at(top, ids, rows), np.maximum.at(bottom, ids, rows)
-    np.minimum.at(left, ids, cols), np.maximum.at(right, ids, cols)
-    area = np.bincount(ids, minlength=count)
+    top, bottom, left, right = component_boxes(labels, count)
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     present = area > 0
     height, width = bottom - top + 1, right - left + 1
 
