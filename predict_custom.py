@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
                              "0 always answers a digit)")
     parser.add_argument("--single", action="store_true",
                         help="one digit per image: take all the ink found as one digit, never a number")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: average the model's answers over the digit shifted by a "
+                             "pixel four ways and turned 8 degrees both ways (7 times the work)")
     parser.add_argument("--json", action="store_true",
                         help="print a JSON list instead of lines: per image the digits read, and per digit "
                              "its box in the image (left, top, right, bottom), probabilities and confidence")
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model_path = args.model or default_model_path()
     try:
-        model = load_model(model_path)
+        model = dataclasses.replace(load_model(model_path), tta=args.tta)
     except CheckpointError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

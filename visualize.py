@@ -139,6 +139,26 @@ def plot_comparison(results: Sequence[dict], path: str | Path) -> Path:
     return save_figure(figure, path)
 
 
+def plot_ablation(rows: Sequence[dict], path: str | Path, architecture: str) -> Path:
+    """Validation and test error of each variant of the recipe (tools/benchmark.py --ablate): a dot
+    per seed, a bar at the mean; the dashed lines are the defaults' means."""
+    figure, axes = plt.subplots(1, 2, figsize=(12, 1.2 + 0.45 * len(rows)), sharey=True)
+    names = [row["variant"] for row in rows]
+    for ax, key, title in zip(axes, ("validation_error", "test_error"), ("validation error (%)", "test error (%)")):
+        for y, row in enumerate(rows):
+            values = [run[key] for run in row["runs"]]
+            ax.scatter(values, [y] * len(values), color=sns.color_palette("deep")[0], alpha=0.7, zorder=3)
+            ax.plot([np.mean(values)] * 2, [y - 0.3, y + 0.3], color="black", linewidth=2)
+        if names and names[0] == "defaults":
+            ax.axvline(np.mean([run[key] for run in rows[0]["runs"]]), color="gray", linestyle="--", linewidth=1)
+        ax.set(title=title, xlabel=title, yticks=range(len(names)), yticklabels=names)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+    figure.suptitle(f"{architecture}: each technique taken out or put in (a dot per seed, a bar at the mean)")
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
 def plot_run(metrics: dict, test, output_dir: Path) -> None:
     """A finished run's figures: training curves, and in test_results/ the confusion matrix (from
     metrics.json), the first test predictions and the misclassified images. `test` holds the test

@@ -37,6 +37,10 @@ class TrainConfig:
                             "per epoch on the validation loss (plateau)", SCHEDULES)
     plateau_patience: int = _option(1, "plateau schedule: epochs without improvement before the lr drops")
     plateau_factor: float = _option(0.3, "plateau schedule: factor the lr is multiplied by")
+    # Architecture switches (the ablation's; the weights file records them).
+    batch_norm: bool = _option(True, "improved model: batch norm after each conv and the hidden layer "
+                               "(off: biases in their place)")
+    dropout: float = _option(0.1, "dropout before the last layer, a probability in [0, 1)")
     # Regularisation by augmentation, on the GPU/CPU as batch tensors.
     augment: bool = _option(False, "random per-image affine transform and erasing of training images")
     rotation: float = _option(10.0, "augmentation: max rotation, degrees")
@@ -52,6 +56,9 @@ class TrainConfig:
     outliers: float = _option(0.0, "outlier exposure: weight of a loss asking for a flat output on synthetic "
                               "non-digits (pen tangles, hatching, two digits run together), half a batch of "
                               "them per step (0: off)")
+    # Weight averaging.
+    ema: float = _option(0.0, "keep an exponential moving average of the weights with this decay per step "
+                         "(e.g. 0.999) and validate, test and save it instead of the last weights (0: off)")
     # Guards.
     grad_clip: float = _option(0.0, "clip the global gradient norm to this value (0: off)")
     early_stop: int = _option(0, "stop after this many epochs without a lower validation loss, "
@@ -103,8 +110,9 @@ def config_problems(config: TrainConfig) -> list[str]:
                  "early_stop", "val_size", "plateau_patience"):
         if getattr(config, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must not be negative (got {getattr(config, name)})")
-    if not 0 <= config.label_smoothing < 1:
-        problems.append(f"--label-smoothing must be in [0, 1) (got {config.label_smoothing})")
+    for name in ("label_smoothing", "dropout", "ema"):
+        if not 0 <= getattr(config, name) < 1:
+            problems.append(f"--{name.replace('_', '-')} must be in [0, 1) (got {getattr(config, name)})")
     for name in ("erase", "thickness", "one_flags"):
         if not 0 <= getattr(config, name) <= 1:
             problems.append(f"--{name.replace('_', '-')} is a probability, in [0, 1] (got {getattr(config, name)})")

@@ -82,7 +82,7 @@ def _run(architecture: str, config: TrainConfig, runtime: Runtime, started: floa
          plot: PlotFunction | None) -> dict | None:
     output_dir = Path(config.output_dir)
     seed_everything(config.seed)
-    model = MODELS[architecture].build()
+    model = MODELS[architecture].build(config)
     parameters = count_parameters(model)
     if runtime.is_main:
         print(f"{architecture}: {parameters:,} parameters\n{runtime.describe()}\nconfig:\n{config.describe()}",

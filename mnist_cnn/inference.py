@@ -22,6 +22,10 @@ from .storage import CheckpointError
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 ONNX_FORMAT = "mnist-cnn-onnx/1"  # in every exported graph's metadata; a graph without it was not made here
 
+# Test-time augmentation (--tta): the probabilities averaged over the image and these views of it.
+TTA_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (right, down), in pixels
+TTA_ROTATIONS = (-8.0, 8.0)  # degrees, anticlockwise
+
 # predict_custom.py's default: the improved model if it has been trained, else the basic one.
 DEFAULT_MODELS = (output_dir("improved_cnn") / ONNX_FILE, output_dir("basic_cnn") / ONNX_FILE)
 
@@ -32,14 +36,32 @@ class OnnxModel:
     session: onnxruntime.InferenceSession
     temperature: float = 1.0  # fitted on the validation split at the end of training
     min_confidence: float = 0.0  # below it, "unsure": chosen on the validation split (calibration.py)
+    tta: bool = False  # average over `tta_views` (7 times the work)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         """images: (N, 28, 28) floats in [0, 1], white ink on black."""
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: images.astype(np.float32)[:, None]})[0]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Calibrated: the softmax of the logits divided by the model's temperature."""
-        return softmax(self.logits(images), self.temperature)
+        """Calibrated: the softmax of the logits divided by the model's temperature; with `tta`, the
+        mean of those over the views of each image."""
+        if not self.tta:
+            return softmax(self.logits(images), self.temperature)
+        views = tta_views(images)
+        return softmax(self.logits(views.reshape(-1, 28, 28)), self.temperature).reshape(*views.shape[:2], 10).mean(0)
+
+
+def tta_views(images: np.ndarray) -> np.ndarray:
+    """(V, N, 28, 28): the (N, 28, 28) images, then each shifted by a pixel four ways (TTA_SHIFTS)
+    and turned both ways (TTA_ROTATIONS), the whole batch in one call per view."""
+    from scipy import ndimage  # only --tta needs it: kept out of a plain run's start-up
+
+    images = images.astype(np.float32)
+    views = [images]
+    views += [ndimage.shift(images, (0, down, right), order=0, mode="constant") for right, down in TTA_SHIFTS]
+    views += [ndimage.rotate(images, angle, axes=(2, 1), reshape=False, order=1, mode="constant").clip(0, 1)
+              for angle in TTA_ROTATIONS]
+    return np.stack(views)
 
 
 def load_model(path: str | Path) -> OnnxModel:

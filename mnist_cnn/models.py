@@ -22,24 +22,25 @@ from .weights import load_weights, require
 class BasicCNN(nn.Module):
     """conv5x5(16) -> pool -> conv5x5(32) -> pool -> fc(64) -> fc(10)."""
 
-    def __init__(self):
+    def __init__(self, dropout: float = 0.2):
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(1, 16, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # 16 x 14 x 14
             nn.Conv2d(16, 32, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # 32 x 7 x 7
         )
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 10),
+            nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Dropout(dropout), nn.Linear(64, 10),
         )
 
     def forward(self, x):
         return self.classifier(self.features(x))
 
 
-def conv_block(in_channels: int, out_channels: int, kernel_size: int) -> list[nn.Module]:
-    # No conv bias: the BatchNorm right after it has its own shift.
-    return [nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
-            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True), nn.MaxPool2d(2, ceil_mode=True)]
+def conv_block(in_channels: int, out_channels: int, kernel_size: int, batch_norm: bool = True) -> list[nn.Module]:
+    # No conv bias under batch norm: the BatchNorm right after it has its own shift.
+    return [nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batch_norm),
+            nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity(), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True)]
 
 
 class ImprovedCNN(nn.Module):
@@ -54,16 +55,16 @@ class ImprovedCNN(nn.Module):
     """
 
     def __init__(self, widths: tuple[int, int, int] = (16, 32, 64), kernels: tuple[int, int, int] = (5, 5, 3),
-                 hidden: int = 256, dropout: float = 0.1):
+                 hidden: int = 256, dropout: float = 0.1, batch_norm: bool = True):
         super().__init__()
         channels = (1, *widths)
-        self.features = nn.Sequential(*[layer for i in range(3)
-                                        for layer in conv_block(channels[i], channels[i + 1], kernels[i])])
+        self.features = nn.Sequential(*[layer for i in range(3) for layer in
+                                        conv_block(channels[i], channels[i + 1], kernels[i], batch_norm)])
         # Dropout only after the last BatchNorm: dropout in front of a BN shifts the variance BN sees
         # between training and inference, which costs accuracy.
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(widths[2] * 4 * 4, hidden, bias=False), nn.BatchNorm1d(hidden),
-            nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 10),
+            nn.Flatten(), nn.Linear(widths[2] * 4 * 4, hidden, bias=not batch_norm),
+            nn.BatchNorm1d(hidden) if batch_norm else nn.Identity(), nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(hidden, 10),
         )
         self._init_weights()
 
@@ -81,21 +82,24 @@ class ImprovedCNN(nn.Module):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    build: Callable[[], nn.Module]
+    build: Callable[[TrainConfig], nn.Module]  # the architecture switches come from the config
     defaults: TrainConfig
 
 
 MODELS = {
     # Plain Adam with a one-cycle schedule, no augmentation: ~99% in under a minute on 2 CPU cores.
-    "basic_cnn": ModelSpec(BasicCNN, dataclasses.replace(
-        TrainConfig(), epochs=3, batch_size=128, lr=3e-3, schedule="onecycle",
-        output_dir=str(paths.output_dir("basic_cnn")))),
+    "basic_cnn": ModelSpec(
+        lambda config: BasicCNN(config.dropout),
+        dataclasses.replace(TrainConfig(), epochs=3, batch_size=128, lr=3e-3, schedule="onecycle", dropout=0.2,
+                            output_dir=str(paths.output_dir("basic_cnn")))),
     # Every regulariser on; erasing off (measured weaker, flag kept): 99.6%+ in under 5 minutes.
-    "improved_cnn": ModelSpec(ImprovedCNN, dataclasses.replace(
-        TrainConfig(), epochs=14, batch_size=256, lr=4e-3, optimizer="adamw", weight_decay=5e-4,
-        label_smoothing=0.05, schedule="onecycle", augment=True, rotation=10.0, translate=0.1, scale=0.1,
-        shear=10.0, erase=0.0, grad_clip=2.0, early_stop=6, outliers=0.5,
-        output_dir=str(paths.output_dir("improved_cnn")))),
+    "improved_cnn": ModelSpec(
+        lambda config: ImprovedCNN(dropout=config.dropout, batch_norm=config.batch_norm),
+        dataclasses.replace(TrainConfig(), epochs=14, batch_size=256, lr=4e-3, optimizer="adamw",
+                            weight_decay=5e-4, label_smoothing=0.05, schedule="onecycle", augment=True,
+                            rotation=10.0, translate=0.1, scale=0.1, shear=10.0, erase=0.0, grad_clip=2.0,
+                            early_stop=6, outliers=0.5, dropout=0.1,
+                            output_dir=str(paths.output_dir("improved_cnn")))),
 }
 
 
@@ -111,7 +115,11 @@ def load_trained_model(path: str | Path, device: torch.device | str = "cpu") -> 
     architecture = metadata["architecture"]
     if architecture not in MODELS:
         raise CheckpointError(f"{path}: unknown architecture {architecture!r}; known: {', '.join(MODELS)}")
-    model = MODELS[architecture].build()
+    # Only the switches that change the tensors matter here; files from before them are the defaults.
+    saved = metadata.get("config") or {}
+    config = dataclasses.replace(MODELS[architecture].defaults,
+                                 **{name: saved[name] for name in ("batch_norm",) if name in saved})
+    model = MODELS[architecture].build(config)
     try:
         model.load_state_dict({name: torch.from_numpy(array) for name, array in arrays.items()})
     except RuntimeError as error:

@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from . import checkpoint
@@ -193,6 +194,10 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     scheduler, per_step_schedule = make_scheduler(optimizer, config, steps_per_epoch)
     stopper = EarlyStopping(config.early_stop)
     bank = stroke_bank(seed=config.seed).to(device) if config.outliers > 0 else None
+    # The average is what is validated, tested and saved; batch norm's statistics are averaged with it.
+    averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
+                if config.ema > 0 else None)
+    evaluated = averaged.module if averaged is not None else model
     history: list[dict] = []
     epoch_seconds: list[float] = []
     best_weights: dict[str, torch.Tensor] | None = None
@@ -206,6 +211,8 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
         stopper = EarlyStopping(**state["early_stopping"])
         history, epoch_seconds = state["history"], state["epoch_seconds"]
         best_weights = state["best_weights"]
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
         start_epoch = state["epoch"]
         if runtime.is_main:
             print(f"resuming from {checkpoint_path} after epoch {start_epoch}")
@@ -223,14 +230,16 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
             started = time.perf_counter()
             train_loss, train_accuracy, grad_norms = _train_one_epoch(
                 trainable, model, optimizer, scheduler if per_step_schedule else None, train, config, runtime,
-                epoch, per_rank_batch, steps_per_epoch, stop_requests, bank)
+                epoch, per_rank_batch, steps_per_epoch, stop_requests, bank, averaged)
             # BatchNorm statistics are updated locally on each rank; evaluate and save rank 0's.
             broadcast_buffers(model, runtime)
-            val_loss, val_accuracy = evaluate(model, val, config.eval_batch_size, runtime)
+            if averaged is not None:
+                broadcast_buffers(averaged, runtime)
+            val_loss, val_accuracy = evaluate(evaluated, val, config.eval_batch_size, runtime)
             if not per_step_schedule:
                 scheduler.step(val_loss)
             if stopper.update(epoch + 1, val_accuracy, val_loss) and config.early_stop:
-                best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                best_weights = {k: v.detach().to("cpu", copy=True) for k, v in evaluated.state_dict().items()}
             epoch_seconds.append(time.perf_counter() - started)
             history.append({
                 "epoch": epoch + 1,
@@ -246,6 +255,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
                     "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "early_stopping": dataclasses.asdict(stopper),
                     "best_weights": best_weights, "history": history, "epoch_seconds": epoch_seconds,
+                    "averaged": averaged.state_dict() if averaged is not None else None,
                 })
 
     # Only a run that early stopping cut short goes back to its best epoch (Keras's rule too). A run
@@ -254,6 +264,8 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     # restoring on it would trade them for a less accurate high-learning-rate epoch.
     stopped_early = stopper.should_stop and len(history) < config.epochs
     kept_epoch = len(history)
+    if averaged is not None:
+        model.load_state_dict(evaluated.state_dict())
     if stopped_early and best_weights is not None:
         model.load_state_dict(best_weights)
         kept_epoch = stopper.best_epoch
@@ -265,7 +277,8 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
 
 def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, config: TrainConfig,
                      runtime: Runtime, epoch: int, per_rank_batch: int, steps_per_epoch: int,
-                     stop_requests: _StopRequests, bank: torch.Tensor | None) -> tuple[float, float, dict]:
+                     stop_requests: _StopRequests, bank: torch.Tensor | None,
+                     averaged: AveragedModel | None) -> tuple[float, float, dict]:
     device = runtime.device
     # The order is shared by all ranks (each takes its own shard of it); augmentation and dropout
     # draw from a per-rank stream so that shards do not repeat each other's randomness.
@@ -281,25 +294,12 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
     for step in bar:
         stop_requests.check(runtime, completed_epochs=epoch)
         index = shard[step * per_rank_batch:(step + 1) * per_rank_batch]
-        images, labels = train.images[index], train.labels[index]
-        count = len(labels)
-        if bank is not None:  # outlier exposure: non-digits in the same forward pass, label -1
-            images = torch.cat([images, outlier_batch(bank, images, count // 2)])
-            labels = torch.cat([labels, labels.new_full((count // 2,), -1)])
-        if config.augment:
-            images = augment_batch(images, labels, config)
-        images = normalize(images).contiguous(memory_format=torch.channels_last)
-        with autocast(device):
-            outputs = trainable(images).float()
-            logits, labels = outputs[:count], labels[:count]
-            loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
-            if bank is not None:  # KL divergence from the uniform distribution: 0 when flat
-                loss = loss - config.outliers * (F.log_softmax(outputs[count:], 1).mean() + math.log(10))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.grad_clip > 0:
-            norms.append(nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
-        optimizer.step()
+        loss, logits, labels, grad_norm = training_step(trainable, model, optimizer, train.images[index],
+                                                        train.labels[index], config, bank)
+        if grad_norm is not None:
+            norms.append(grad_norm)
+        if averaged is not None:
+            averaged.update_parameters(model)
         if step_scheduler is not None:
             step_scheduler.step()
         totals += torch.stack([loss.detach() * len(labels), (logits.argmax(1) == labels).sum(),
@@ -312,6 +312,31 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
         stacked = torch.stack(norms)
         grad_norms = {"grad_norm_mean": stacked.mean().item(), "grad_norm_max": stacked.max().item()}
     return loss_sum / count, correct / count, grad_norms
+
+
+def training_step(trainable: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,
+                  labels: torch.Tensor, config: TrainConfig, bank: torch.Tensor | None):
+    """One optimisation step on a batch of digits (float images in [0, 1]): outlier exposure,
+    augmentation, forward, loss, backward, clipping, update. Returns (loss, the digits' logits,
+    their labels, the gradient norm before clipping or None)."""
+    count = len(labels)
+    if bank is not None:  # outlier exposure: non-digits in the same forward pass, label -1
+        images = torch.cat([images, outlier_batch(bank, images, count // 2)])
+        labels = torch.cat([labels, labels.new_full((count // 2,), -1)])
+    if config.augment:
+        images = augment_batch(images, labels, config)
+    images = normalize(images).contiguous(memory_format=torch.channels_last)
+    with autocast(images.device):
+        outputs = trainable(images).float()
+        logits, labels = outputs[:count], labels[:count]
+        loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+        if bank is not None:  # KL divergence from the uniform distribution: 0 when flat
+            loss = loss - config.outliers * (F.log_softmax(outputs[count:], 1).mean() + math.log(10))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip) if config.grad_clip > 0 else None
+    optimizer.step()
+    return loss, logits, labels, grad_norm
 
 
 def _print_epoch(entry: dict, epochs: int, seconds: float) -> None:

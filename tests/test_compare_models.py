@@ -3,7 +3,6 @@ import json
 import pytest
 
 from tools import compare_models
-from tools.benchmark import summarize
 
 
 def fake_metrics(name, errors, seconds, seed=0):
@@ -33,22 +32,3 @@ def test_missing_metrics_is_a_clear_error(tmp_path, capsys):
     assert compare_models.main([str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     assert "nothing/metrics.json: cannot read the metrics" in capsys.readouterr().err
 
-
-def test_benchmark_summary_reports_mean_and_spread():
-    text = summarize("improved_cnn", [fake_metrics("improved_cnn", e, 250.0, seed) for seed, e in
-                                      enumerate((40, 44, 36))])
-    assert "mean 99.600%, standard deviation 0.040" in text
-    assert "| 2 | 99.64% | 36 |" in text
-
-
-def test_evaluation_table_of_the_cli_pipeline_on_usps(tmp_path):
-    from mnist_cnn.paths import SHARED_DIGITS_DIR
-    from tools import evaluate
-
-    if not (SHARED_DIGITS_DIR / "usps.npz").is_file():
-        pytest.skip("USPS is not in ../shared/digits")
-    out = tmp_path / "evaluation.md"
-    assert evaluate.main(["--models", "improved", "--sets", "usps", "--count", "100", "--out", str(out)]) == 0
-    row = next(line for line in out.read_text().splitlines() if line.startswith("| USPS test set | 100 |"))
-    pipeline, naive = (float(cell.strip().rstrip("%")) for cell in (row.split("|")[3], row.split("|")[5]))
-    assert pipeline >= 95 and naive > 50  # 98.1% and 97.1% over the first 2,000

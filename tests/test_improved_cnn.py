@@ -42,3 +42,21 @@ def test_tiny_run_with_every_technique(mnist, tmp_path, schedule):
     assert metrics["architecture"] == "improved_cnn" and metrics["epochs_run"] == 2
     assert "grad_norm_max" in metrics["history"][0]
     assert (tmp_path / "test_results" / "misclassified_examples.png").is_file()
+
+
+def test_without_batch_norm_the_convs_and_hidden_layer_get_biases():
+    model = ImprovedCNN(batch_norm=False)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert all(m.bias is not None for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
+
+
+def test_the_architecture_switches_travel_with_the_weights(mnist, tmp_path):
+    from mnist_cnn.models import load_trained_model
+
+    status = improved_cnn.main(["--limit", "512", "--epochs", "1", "--no-batch-norm", "--dropout", "0.3",
+                                "--output-dir", str(tmp_path)])
+    assert status == 0
+    model, metadata = load_trained_model(tmp_path / "model.safetensors")
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    assert metadata["config"]["dropout"] == 0.3

@@ -156,3 +156,31 @@ def test_compiled_training_learns_and_saves_plain_weights(small_splits, tmp_path
     saved = checkpoint.load_training_state(tmp_path / "checkpoint.pt")["model"]
     assert saved.keys() == model.state_dict().keys(), "the checkpoint holds the model, not the compiled wrapper"
     model.load_state_dict(saved)  # strict: an uncompiled model takes the weights as they are
+
+
+def test_weight_averaging_is_what_is_validated_and_kept(small_splits, tmp_path, monkeypatch):
+    validated = []
+    original = training.evaluate
+    monkeypatch.setattr(training, "evaluate", lambda model, *a: validated.append(model) or original(model, *a))
+    model, result = train_small(small_splits, tmp_path, ema=0.9)
+    assert all(m is not model for m in validated)  # the average, not the last weights
+    final = {k: v.clone() for k, v in validated[-1].state_dict().items()}
+    assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+    assert result.history[-1]["val_accuracy"] > 0.8
+    state = checkpoint.load_training_state(tmp_path / "checkpoint.pt")
+    assert state["averaged"] is not None and int(state["averaged"]["n_averaged"]) == 3 * 16
+
+
+def test_an_interrupted_run_with_weight_averaging_resumes_to_the_same_weights(small_splits, tmp_path):
+    # A constant rate, so that two epochs of a 2-epoch run are the first two of a 3-epoch one.
+    uninterrupted, _ = train_small(small_splits, tmp_path / "a", ema=0.9, schedule="none")
+    train_small(small_splits, tmp_path / "b", ema=0.9, schedule="none", epochs=2)
+    state = checkpoint.load_training_state(tmp_path / "b" / "checkpoint.pt")
+    state["config"]["epochs"] = 3  # as if a 3-epoch run had stopped after its second epoch
+    checkpoint.save_training_state(tmp_path / "b" / "checkpoint.pt", state)
+    torch.manual_seed(0)
+    resumed = BasicCNN().to(memory_format=torch.channels_last)
+    fit(resumed, "basic_cnn", *small_splits, small_config(ema=0.9, schedule="none", resume=True), CPU,
+        tmp_path / "b" / "checkpoint.pt")
+    for name, value in uninterrupted.state_dict().items():
+        assert torch.allclose(value, resumed.state_dict()[name]), name
