@@ -67,7 +67,8 @@ def load_for_resume(path: str | os.PathLike, architecture: str, config: TrainCon
 
 
 def differences(saved: dict, config: TrainConfig) -> list[str]:
-    """Settings that change the result and differ between a checkpoint's config and this one."""
-    current = dataclasses.asdict(config)
-    return [f"{name}: checkpoint {saved.get(name)!r}, now {current[name]!r}"
-            for name in current if name not in RUN_ONLY_FIELDS and saved.get(name) != current[name]]
+    """Settings that change the result and differ between a checkpoint's config and this one. A
+    setting the checkpoint predates counts as TrainConfig's default: what runs did before it existed."""
+    current, defaults = dataclasses.asdict(config), dataclasses.asdict(TrainConfig())
+    return [f"{name}: checkpoint {saved.get(name, defaults[name])!r}, now {current[name]!r}"
+            for name in current if name not in RUN_ONLY_FIELDS and saved.get(name, defaults[name]) != current[name]]

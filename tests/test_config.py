@@ -18,6 +18,8 @@ BASIC = MODELS["basic_cnn"].defaults
     (["--device", "tpu"], "invalid choice: 'tpu'"),
     (["--schedule", "exponential"], "invalid choice: 'exponential'"),
     (["--label-smoothing", "1.5"], "--label-smoothing must be in"),
+    (["--dropout", "1.0"], "--dropout must be in [0, 1)"),
+    (["--ema", "-0.1"], "--ema must be in [0, 1)"),
     (["--erase", "2"], "--erase is a probability"),
     (["--thickness", "1.5"], "--thickness is a probability"),
     (["--one-flags", "-0.1"], "--one-flags is a probability"),
@@ -67,3 +69,11 @@ def test_resume_refuses_changed_settings():
     saved = dataclasses.asdict(TrainConfig())
     changed = dataclasses.replace(TrainConfig(), lr=0.5, device="cpu", resume=True)
     assert differences(saved, changed) == ["lr: checkpoint 0.003, now 0.5"]
+
+
+def test_a_setting_a_checkpoint_predates_counts_as_its_default():
+    saved = dataclasses.asdict(TrainConfig())
+    del saved["ema"], saved["dropout"]  # written before these settings existed
+    assert differences(saved, TrainConfig()) == []
+    assert differences(saved, dataclasses.replace(TrainConfig(), ema=0.99)) == ["ema: checkpoint 0.0, now 0.99"]
+

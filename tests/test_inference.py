@@ -1,12 +1,16 @@
+import dataclasses
+import json
+
 import numpy as np
 import onnx
 import pytest
 import torch
 
+import predict_custom
 from conftest import REPO_DIR
 from mnist_cnn.data import to_float
 from mnist_cnn.export import export_onnx
-from mnist_cnn.inference import load_model
+from mnist_cnn.inference import TTA_ROTATIONS, TTA_SHIFTS, load_model, tta_views
 from mnist_cnn.models import BasicCNN, ImprovedCNN, load_trained_model
 from mnist_cnn.storage import CheckpointError
 from mnist_cnn.training import predict_logits
@@ -70,3 +74,40 @@ def test_a_calibration_that_is_not_a_number_is_refused(tmp_path):
     onnx.save(graph, tmp_path / "cold.onnx")
     with pytest.raises(CheckpointError, match="cold.onnx: its temperature '-3' is not a number"):
         load_model(tmp_path / "cold.onnx")
+
+
+def test_tta_views_are_the_image_then_shifted_and_turned_copies():
+    images = np.zeros((2, 28, 28), np.float32)
+    images[:, 10:18, 13:15] = 1.0  # an upright bar
+    views = tta_views(images)
+    assert views.shape == (1 + len(TTA_SHIFTS) + len(TTA_ROTATIONS), 2, 28, 28)
+    np.testing.assert_array_equal(views[0], images)
+    right, down = TTA_SHIFTS[0]
+    np.testing.assert_array_equal(views[1][:, down:, right:], images[:, :28 - down, :28 - right])
+    turned = views[1 + len(TTA_SHIFTS)]
+    assert abs(turned.sum() - images.sum()) < 0.05 * images.sum()  # the ink is moved, not lost
+    assert not np.array_equal(turned, images)
+
+
+def test_tta_averages_the_views_and_still_reads_the_test_digits(mnist):
+    model = load_model(REPO_DIR / "output_improved" / "model.onnx")
+    images = mnist.test_images[:200].numpy().astype(np.float32) / 255
+    plain = model.probabilities(images)
+    averaged = dataclasses.replace(model, tta=True).probabilities(images)
+    views = tta_views(images)
+    expected = np.mean([model.probabilities(view) for view in views], axis=0)
+    np.testing.assert_allclose(averaged, expected, atol=1e-5)
+    np.testing.assert_allclose(averaged.sum(1), 1, atol=1e-5)
+    labels = mnist.test_labels[:200].numpy()
+    assert (averaged.argmax(1) == labels).mean() >= 0.99 and not np.allclose(averaged, plain)
+
+
+def test_predict_custom_tta_flag(tmp_path, capsys):
+    from PIL import Image
+
+    canvas = np.zeros((56, 56), np.uint8)
+    canvas[12:44, 26:31] = 255  # a thick upright stroke: a 1
+    Image.fromarray(255 - canvas).save(tmp_path / "one.png")
+    assert predict_custom.main([str(tmp_path / "one.png"), "--tta", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)[0]
+    assert answer["prediction"] == "1" and len(answer["digits"][0]["probabilities"]) == 10
