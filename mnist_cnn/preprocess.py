@@ -24,6 +24,7 @@ MIN_INK_CONTRAST = 0.04  # ink must differ from the paper by this much (of the f
 # are wider than tall, 0.5% over 1.5 times; two digits side by side: median 1.5 times).
 CUT_ASPECT = 1.0
 CORE_LEVEL = 0.5  # the ink's core, where digits written close are told apart: over this share of its peak
+DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its row's height
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 
@@ -527,7 +528,7 @@ def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.nd
 
     # Tall, sizeable pieces make the digits; the others (a flag, a bar, a dash of a broken line)
     # join the digit whose columns they share most, or the nearest.
-    tall = [i for i in range(count) if present[i] and height[i] >= 0.45 * height[present].max()
+    tall = [i for i in range(count) if present[i] and height[i] >= DIGIT_HEIGHT_SHARE * height[present].max()
             and area[i] >= 0.15 * area.max()]
     group = {i: i for i in tall}
 
@@ -598,8 +599,10 @@ def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
         for j in range(i + 1, len(columns)):
             part = np.zeros_like(mask)
             part[:, columns[i]:columns[j]] = mask[:, columns[i]:columns[j]]
-            kept = np.flatnonzero(part.any(0))
-            if len(kept) and 0.08 * height <= kept[-1] - kept[0] + 1 <= 1.6 * height:
+            kept, inked_rows = np.flatnonzero(part.any(0)), np.flatnonzero(part.any(1))
+            # A digit is as tall as its row, nearly: a stub of a ruled line beside one is not a digit.
+            if (len(kept) and 0.08 * height <= kept[-1] - kept[0] + 1 <= 1.6 * height
+                    and inked_rows[-1] - inked_rows[0] + 1 >= DIGIT_HEIGHT_SHARE * height):
                 parts[i, j] = (part, len(images), (kept[-1] - kept[0] + 1) / height)
                 images.append(_centred(ink, part, noise))
     if not images:  # a flat stroke: no part of it is shaped like a digit

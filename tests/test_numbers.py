@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import classify, load_model, top_log_probability
-from mnist_cnn.preprocess import cut_columns, read_digits, split_digits, working_gray
+from mnist_cnn.preprocess import _read_touching, cut_columns, read_digits, split_digits, working_gray
 from tools.photo_like import compose_number, render_photo
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
@@ -138,4 +138,13 @@ def test_a_long_flat_stroke_is_one_group_and_no_error(model):
     page[55:65, 40:360] = 0.1
     page[30:90, 350:360] = 0.1
     found = read_digits(page, score=partial(top_log_probability, model))
+    assert len(found) == 1 and not found[0].touching
+
+
+def test_a_stub_of_a_ruled_line_left_beside_a_digit_is_not_cut_off_as_another():
+    # A tall stroke with a flat stub running off its side (a ruled line the ruling removal left):
+    # even a model sure of every part would make two digits of it; a part must be as tall as a digit.
+    mask = blocks((20, 40, 80, 50), (60, 50, 64, 150), shape=(100, 200))
+    ink = mask.astype(np.float32)
+    found = _read_touching(ink, mask, 0.0, score=lambda images: np.zeros(len(images)))
     assert len(found) == 1 and not found[0].touching
