@@ -1,5 +1,5 @@
 """The one training loop both models share: epochs, validation, schedules, early stopping,
-gradient clipping, per-epoch checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM.
+gradient clipping, weight averaging, per-epoch checkpoints, resume, and a clean stop on Ctrl-C or SIGTERM.
 
 The basic model is this loop with augmentation, clipping and early stopping switched off.
 """
