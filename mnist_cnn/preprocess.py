@@ -515,7 +515,7 @@ def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.nd
     `_read_touching`). With `core` (the darkest part of the ink), pieces are the core's components,
     each with the fainter ink around it: two digits written close, whose blurred edges meet, stay
     apart."""
-    labels, count = _pieces(keep, core)
+    labels, count = _join_stacked(*_pieces(keep, core))
     if count <= 1:
         return [keep] if keep.any() else []
     top, bottom, left, right = component_boxes(labels, count)
@@ -551,6 +551,22 @@ def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.nd
     for piece in group:
         members.setdefault(root(piece), []).append(piece)
     return [np.isin(labels, np.array(pieces) + 1) for pieces in sorted(members.values(), key=lambda p: left[p].min())]
+
+
+def _join_stacked(labels: np.ndarray, count: int) -> tuple[np.ndarray, int]:
+    """Pieces one above the other whose columns meet take one label: a stroke broken along its
+    length (a thin pen line shrunk, a pencil skipping) leaves pieces each shorter than a digit,
+    while digits side by side share their rows."""
+    top, bottom, left, right = component_boxes(labels, count)
+    height = bottom - top + 1
+    root = np.arange(count + 1)
+    for a in range(count):
+        for b in range(a + 1, count):
+            shared_rows = min(bottom[a], bottom[b]) - max(top[a], top[b]) + 1
+            column_gap = max(left[a], left[b]) - min(right[a], right[b]) - 1  # negative: shared columns
+            if column_gap <= 1 and shared_rows <= 0.25 * min(height[a], height[b]):
+                root[root == root[b + 1]] = root[a + 1]
+    return root[labels], count
 
 
 def _pieces(keep: np.ndarray, core: np.ndarray | None) -> tuple[np.ndarray, int]:

@@ -43,6 +43,15 @@ def test_pieces_side_by_side_are_digits_and_pieces_sharing_columns_are_one():
     assert split_digits(np.zeros((20, 20), bool)) == []
 
 
+def test_a_thin_stroke_broken_into_short_stacked_pieces_is_one_digit():
+    # A one-pixel 7 shrunk to the working size: the bar, and a slanting stem in three pieces, the
+    # top and bottom ones sharing no column, the short middle one overlapping both.
+    seven = blocks((3, 20, 8, 63), (10, 58, 40, 63), (41, 55, 50, 61), (51, 51, 80, 57), shape=(90, 200))
+    assert len(split_digits(seven)) == 1
+    # Digits side by side share their rows, so a short digit beside a tall one is not stacked onto it.
+    assert len(split_digits(seven | blocks((45, 75, 80, 95), shape=(90, 200)))) == 2
+
+
 def test_close_digits_whose_faint_edges_meet_are_told_apart_at_the_core():
     keep = blocks((10, 20, 50, 47), (10, 47, 50, 75))  # one piece of kept ink...
     core = blocks((12, 22, 48, 44), (12, 50, 48, 73))  # ...with two dark cores
