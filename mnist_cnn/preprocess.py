@@ -83,7 +83,11 @@ def to_gray(image: Image.Image) -> np.ndarray:
     bilevel, palette, RGB, CMYK...; transparency composited onto white paper."""
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         rgba = image.convert("RGBA")
-        return _as_float(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"))
+        on_white = _as_float(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("L"))
+        # Strokes told apart by their opacity alone (white or pale ink on a transparent canvas)
+        # vanish on white paper: then the opacity is the drawing, dark where opaque.
+        opacity = _as_float(rgba.getchannel("A"))
+        return 1 - opacity if np.ptp(opacity) > 2 * np.ptp(on_white) else on_white
     if image.mode in _HIGH_BIT_FULL_SCALE or image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
         if image.mode == "F":  # no fixed range: floats in [0, 1], or 8- or 16-bit values stored as floats

@@ -105,12 +105,14 @@ def test_formats_modes_transparency_and_exif(mnist, tmp_path, model):
     # Ink only, on a transparent background: must be read as dark ink on white paper.
     alpha = Image.fromarray(np.asarray(Image.fromarray(digit).resize((260, 260))))
     Image.merge("RGBA", [Image.new("L", (260, 260), 10)] * 3 + [alpha]).save(tmp_path / "g.png")
+    # White ink on a transparent canvas (what a drawing app may export): the opacity is the drawing.
+    Image.merge("RGBA", [Image.new("L", (260, 260), 255)] * 3 + [alpha]).save(tmp_path / "g2.png")
     # Stored sideways, with the EXIF tag that says "rotate 90 degrees clockwise to view".
     exif = Image.Exif()
     exif[0x0112] = 6
     gray.rotate(90, expand=True).save(tmp_path / "h.jpg", exif=exif, quality=90)
     results, _ = classify(model, collect_images([str(tmp_path)]))
-    assert len(results) == 8
+    assert len(results) == 9
     assert [(r.file.rsplit("/", 1)[-1], r.prediction) for r in results] == \
         [(r.file.rsplit("/", 1)[-1], label) for r in results]
 
