@@ -150,15 +150,16 @@ def ablation_rows(architecture: str, records: list[dict]) -> list[dict]:
 
 
 def ablation_table(architecture: str, rows: list[dict]) -> str:
-    baseline = next((row for row in rows if row["variant"] == DEFAULTS), None)
-    base_val = statistics.mean(r["validation_error"] for r in baseline["runs"]) if baseline else None
+    baseline = next((row for row in rows if row["variant"] == DEFAULTS), {"runs": []})
+    base_by_seed = {r["seed"]: r["validation_error"] for r in baseline["runs"]}
     lines = [f"## {architecture}: ablation", "",
-             "| variant | seeds | validation error | vs defaults (validation) | test error | test errors per seed "
-             "| training time | machine |", "|---|---|---|---|---|---|---|---|"]
+             "| variant | seeds | validation error | vs defaults (validation, same seeds) | test error | "
+             "test errors per seed | training time | machine |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         runs = row["runs"]
         val = [r["validation_error"] for r in runs]
-        delta = (f"{statistics.mean(val) - base_val:+.3f}" if base_val is not None and row is not baseline else "")
+        paired = [r["validation_error"] - base_by_seed[r["seed"]] for r in runs if r["seed"] in base_by_seed]
+        delta = f"{statistics.mean(paired):+.3f}" if paired and row is not baseline else ""
         lines.append(f"| {row['what']} (`{row['variant']}`) | {', '.join(str(r['seed']) for r in runs)} | "
                      f"{_mean_spread(val)} | {delta} | {_mean_spread([r['test_error'] for r in runs])} | "
                      f"{', '.join(str(r['test_errors']) for r in runs)} | "
