@@ -152,8 +152,8 @@ def plot_ablation(rows: Sequence[dict], path: str | Path, architecture: str) -> 
         if names and names[0] == "defaults":
             ax.axvline(np.mean([run[key] for run in rows[0]["runs"]]), color="gray", linestyle="--", linewidth=1)
         ax.set(title=title, xlabel=title, yticks=range(len(names)), yticklabels=names)
-        ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()  # the table's order, top down (the axes share it)
     figure.suptitle(f"{architecture}: each technique taken out or put in (a dot per seed, a bar at the mean)")
     figure.tight_layout()
     return save_figure(figure, path)
