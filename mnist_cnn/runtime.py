@@ -150,7 +150,7 @@ def machine_info(runtime: Runtime) -> dict:
     return info
 
 
-def _cpuinfo() -> list[dict[str, str]]:
+def cpuinfo() -> list[dict[str, str]]:
     """/proc/cpuinfo as one dict per logical CPU (Linux); empty elsewhere."""
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -162,11 +162,11 @@ def _cpuinfo() -> list[dict[str, str]]:
 
 
 def _cpu_model() -> str:
-    models = [cpu["model name"] for cpu in _cpuinfo() if "model name" in cpu]
+    models = [cpu["model name"] for cpu in cpuinfo() if "model name" in cpu]
     return models[0] if models else platform.processor() or platform.machine()
 
 
 def _physical_cores() -> int | None:
     """Distinct (socket, core) pairs, since hyperthreads share a core; the logical count where unknown."""
-    cores = {(cpu.get("physical id"), cpu.get("core id")) for cpu in _cpuinfo()}
+    cores = {(cpu.get("physical id"), cpu.get("core id")) for cpu in cpuinfo()}
     return len(cores) if cores and (None, None) not in cores else os.cpu_count()

@@ -28,7 +28,7 @@ from mnist_cnn.data import load_mnist, to_float  # noqa: E402
 from mnist_cnn.models import MODELS  # noqa: E402
 from mnist_cnn.outliers import stroke_bank  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR  # noqa: E402
-from mnist_cnn.runtime import machine_info, seed_everything, start  # noqa: E402
+from mnist_cnn.runtime import cpuinfo, machine_info, seed_everything, start  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from mnist_cnn.training import make_optimizer, training_step  # noqa: E402
 
@@ -38,21 +38,14 @@ NOT_COMPUTE = ("copy", "fill", "empty", "to_copy", "cat", "index", "randperm", "
 
 
 def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
+    processors = cpuinfo()
+    return set(processors[0].get("flags", "").split()) if processors else set()
 
 
 def cpu_clock_ghz() -> float | None:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-    line = next((line for line in text.splitlines() if line.startswith("cpu MHz")), None)
-    return float(line.partition(":")[2]) / 1000 if line else None
+    processors = cpuinfo()
+    megahertz = processors[0].get("cpu MHz") if processors else None
+    return float(megahertz) / 1000 if megahertz else None
 
 
 def fp32_flops_per_cycle(flags: set[str]) -> int:
