@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -178,8 +179,9 @@ def plot_run(metrics: dict, test, output_dir: Path) -> None:
 def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
     """Per classified image: the picture with the ink kept as digits in green, the ink dropped
     (sheet edges, desk, ruling, specks) in red and each digit's box, the 28x28 images the model saw,
-    and the probability of every digit (one bar per digit read). `results` are inference.Prediction
-    records; `seen` maps a file to what inference.classify recorded of it."""
+    and the probability of every digit (one bar per digit read); for a picture where no digit was
+    found, the ink that was dropped and the reason. `results` are inference.Prediction records;
+    `seen` maps a file to what inference.classify recorded of it."""
     shown = [r for r in results if Path(r.file) in seen]
     if not shown:
         return None
@@ -191,6 +193,13 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
         picture[record["kept"]] = (0.1, 0.65, 0.2)
         original_ax.imshow(picture)
         original_ax.set_title(f"{Path(result.file).name}: kept (green), dropped (red)", fontsize=9)
+        for ax in (original_ax, seen_ax):
+            ax.axis("off")
+        if result.error:
+            seen_ax.set_title("no digit read", fontsize=9)
+            bars_ax.axis("off")
+            bars_ax.text(0, 0.5, textwrap.fill(result.error, 40), fontsize=9, va="center")
+            continue
         for left, top, right, bottom in record["boxes"]:  # each digit's, in the picture's pixels as shown
             original_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
                                                 edgecolor="tab:orange", linewidth=1))
@@ -199,8 +208,6 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
         strip = np.hstack([part for image in record["mnist"] for part in (image, gap)][:-1])
         seen_ax.imshow(strip, cmap="gray", vmin=0, vmax=1)
         seen_ax.set_title("as the model saw it (28x28 each)", fontsize=9)
-        for ax in (original_ax, seen_ax):
-            ax.axis("off")
         count = len(result.digits)
         for k, digit in enumerate(result.digits):
             colors = ["tab:blue"] * 10

@@ -136,12 +136,13 @@ def top_log_probability(model: OnnxModel, images: np.ndarray) -> np.ndarray:
 def classify(model: OnnxModel, paths: list[Path], min_confidence: float | None = None, single: bool = False
              ) -> tuple[list[Prediction], dict[Path, dict[str, np.ndarray]]]:
     """One Prediction per file, errors and unsure answers included (see `read_picture`); plus, per
-    classified file, what the plots show (`read_picture`'s `shown`)."""
+    file that could be read as an image (digits found or not), what the plots show
+    (`read_picture`'s `shown`)."""
     results, seen = [], {}
     for path in paths:
         shown = {}
         results.append(read_picture(model, path, str(path), min_confidence, single, shown))
-        if not results[-1].error:
+        if "ink" in shown:  # a refused picture's plot shows why: the ink found, all of it dropped
             seen[path] = shown
     return results, seen
 
@@ -153,7 +154,8 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
     with its `error`. Below `min_confidence` (default: the model's own) a digit is unsure. `shown`,
     when given, receives what the plots show: the image as read ("gray"), the masks of the ink kept
     and of all the ink ("kept", "ink"), the 28x28 images the model saw ("mnist", one per digit) and
-    the digits' boxes in the image as read ("boxes")."""
+    the digits' boxes in the image as read ("boxes"); where no digit is found, what was read of it
+    (the image and its ink) before the refusal."""
     min_confidence = model.min_confidence if min_confidence is None else min_confidence
     shown = {} if shown is None else shown
     try:

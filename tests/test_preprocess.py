@@ -8,7 +8,7 @@ from PIL import Image
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
 from mnist_cnn.preprocess import (ImageError, find_digit, ink_map, label_components, read_image, to_mnist,
-                                  working_gray)
+                                  without_ruling, working_gray)
 from tools.photo_like import render_canvas, render_hard_photo, render_non_digit
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
@@ -97,6 +97,33 @@ def test_pictures_without_a_digit_are_refused(name, picture):
         to_mnist(picture)
 
 
+def test_a_faint_digit_is_refused_as_too_faint_not_as_blank(mnist):
+    # Ink 3% darker than clean paper: it is found, and refused for its contrast (4% at least).
+    faint = sheet(mnist.test_images[0].numpy(), paper=0.9, ink=0.87)
+    with pytest.raises(ImageError, match=r"too faint \(it differs from the paper by [23]\.\d% of the full range"):
+        to_mnist(faint)
+    with pytest.raises(ImageError, match="nothing stands out"):
+        to_mnist(np.full((300, 300), 0.9, np.float32))
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["ruled line", "squared paper's column"])
+def test_a_stroke_as_faint_as_the_ruling_stays_whole_where_it_crosses_a_line(transposed):
+    # ruling_level widens a line's level beyond its own pixels (a blurred line is wider than its
+    # core); a stroke of the line's own strength crossing it keeps its ink above and below.
+    ink = np.zeros((60, 60), np.float32)
+    ink[29:32] = 0.3                              # the line
+    ink[:, 28:32] += 0.3                          # a stroke crossing it, as faint as the line
+    lines = np.zeros_like(ink)
+    lines[26:35] = 0.3                            # the line's level, over a band wider than the line
+    if transposed:
+        ink, lines = ink.T, lines.T
+    cleaned = without_ruling(ink, lines)
+    stroke = cleaned[:, 28:32] if not transposed else cleaned[28:32].T
+    line_elsewhere = np.delete(cleaned[29:32] if not transposed else cleaned[:, 29:32].T, range(26, 34), axis=1)
+    assert stroke.min() > 0.25  # whole: before, cut where the band is wider than the line (2 * (0.3 - 0.3) = 0)
+    assert np.abs(line_elsewhere).max() < 0.01
+
+
 @pytest.mark.parametrize("mode", ["I;16", "I", "F", "CMYK", "P", "1", "LA"])
 def test_every_image_mode_reads_at_its_full_scale(mode, mnist, model, tmp_path):
     page = sheet(mnist.test_images[0].numpy(), size=(200, 200), scale=5)  # a 7
@@ -176,6 +203,25 @@ def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_pat
     with Image.open(tmp_path / "seen.png") as plot:
         colours = np.asarray(plot.convert("RGB")).reshape(-1, 3)
     assert ((colours[:, 0] > 180) & (colours[:, 1] < 80)).any() and ((colours[:, 1] > 130) & (colours[:, 0] < 60)).any()
+
+
+def test_the_plot_shows_a_refused_picture_with_its_reason(model, mnist, tmp_path):
+    import visualize
+    from mnist_cnn.inference import classify
+
+    Image.fromarray((sheet(mnist.test_images[0].numpy()) * 255).astype(np.uint8)).save(tmp_path / "digit.png")
+    Image.fromarray((sheet(np.zeros((28, 28), np.uint8), lines=range(15, 420, 45)) * 255).astype(np.uint8)
+                    ).save(tmp_path / "lines.png")
+    paths = [tmp_path / "digit.png", tmp_path / "lines.png"]
+    results, seen = classify(model, paths)
+    assert results[1].error.startswith("no digit found") and set(seen) == set(paths)
+    assert seen[paths[1]]["ink"].sum() > 500 and not seen[paths[1]]["kept"].any()  # the lines, all dropped
+    heights = []
+    for name, shown in (("one.png", {paths[0]: seen[paths[0]]}), ("both.png", seen)):
+        visualize.plot_user_images(results, shown, tmp_path / name)
+        with Image.open(tmp_path / name) as plot:
+            heights.append(plot.size[1])
+    assert heights[1] > 1.7 * heights[0]  # a row for the refused picture too
 
 
 def test_non_digits_are_often_refused_or_unsure(model):
