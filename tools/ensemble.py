@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/ensemble.py
 
-from mnist_cnn.data import load_mnist, split_train_val  # noqa: E402
+from mnist_cnn.data import load_mnist, split_train_val, to_float  # noqa: E402
 from mnist_cnn.inference import OnnxModel, load_model, tta_views  # noqa: E402
 from mnist_cnn.paths import BENCHMARK_RUNS_DIR, METRICS_FILE, ONNX_FILE, RESULTS_DIR  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
@@ -37,8 +37,8 @@ def timed_probabilities(model: OnnxModel, images: np.ndarray, tta: bool) -> tupl
     return probabilities, time.perf_counter() - started
 
 
-def error(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return 100 * float((probabilities.argmax(1) != labels).mean())
+def wrong(probabilities: np.ndarray, labels: np.ndarray) -> int:
+    return int((probabilities.argmax(1) != labels).sum())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no run folders with a model.onnx (train them with tools/benchmark.py)", file=sys.stderr)
         return 2
     data = load_mnist(args.data_dir)
-    train_images = data.train_images.numpy().astype(np.float32) / 255
+    train_images = to_float(data.train_images)[:, 0].numpy()
     train_labels = data.train_labels.numpy()
     count = args.count or None
-    test_images = data.test_images[:count].numpy().astype(np.float32) / 255
+    test_images = to_float(data.test_images[:count])[:, 0].numpy()
     test_labels = data.test_labels[:count].numpy()
     print(f"{len(tta_views(test_images[:1]))} views per image with --tta")
 
@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             test_probabilities, spent = timed_probabilities(model, test_images, tta)
             summed[tta] += test_probabilities
             seconds[tta] += spent
-            figures[tta] = (error(val_probabilities, val_labels), error(test_probabilities, test_labels),
-                            int((test_probabilities.argmax(1) != test_labels).sum()))
+            test_wrong = wrong(test_probabilities, test_labels)
+            figures[tta] = (100 * wrong(val_probabilities, val_labels) / len(val_labels),
+                            100 * test_wrong / len(test_labels), test_wrong)
         line = (f"| {run.name} | {config['seed']} | {figures[False][0]:.2f}% | {figures[True][0]:.2f}% | "
                 f"{figures[False][1]:.2f}% | {figures[True][1]:.2f}% | {figures[False][2]} ({figures[True][2]}) |")
         print(line, flush=True)
@@ -87,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"| ensemble of {len(runs)} | | test error | test errors | ms per image, all models (one thread) |",
               "|---|---|---|---|---|"]
     for tta in (False, True):
-        wrong = int((summed[tta].argmax(1) != test_labels).sum())
-        lines.append(f"| {'with TTA' if tta else 'one view'} | | {100 * wrong / len(test_labels):.2f}% | {wrong} | "
-                     f"{1000 * seconds[tta] / len(test_labels):.3f} |")
+        ensemble_wrong = wrong(summed[tta], test_labels)
+        lines.append(f"| {'with TTA' if tta else 'one view'} | | {100 * ensemble_wrong / len(test_labels):.2f}% | "
+                     f"{ensemble_wrong} | {1000 * seconds[tta] / len(test_labels):.3f} |")
     text = "\n".join(lines)
     print(text)
     with atomic_path(args.out) as tmp:
