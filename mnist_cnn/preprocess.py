@@ -233,7 +233,9 @@ def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
     weak, strong = ink_levels(ink, noise)
     lines = ruling_level(ink, weak)
     if lines.any():
-        cleaned = without_ruling(ink, lines)
+        # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
+        # as it is (from twice the line's level up), so that the stroke is not cut there.
+        cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
         # What is left mostly on the lines is what the subtraction missed of them, not a digit.
         # Where nothing else is left (a tight crop of a 1 or a 7), the lines stay.
         found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=lines > 0)
@@ -263,28 +265,6 @@ def ruling_level(ink: np.ndarray, mask: np.ndarray, fraction: float = 0.75) -> n
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
-
-
-def without_ruling(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
-    """The ink with the ruling's lines (`lines`: their level, zero off them) taken out, and the
-    digit's strokes kept whole where they cross a line. A line's own pixels go to the paper's
-    level; darker ink where the digit crosses it stays as it is (from twice the line's level up);
-    ink as faint as the line is bridged across it from both sides (a stroke crossing a line has ink
-    just above and just below it, or beside it for a line of squared paper's columns)."""
-    on_line = lines > 0
-    bridged = np.maximum(_across(ink, on_line), _across(ink.T, on_line.T).T)
-    return np.where(ink >= 2 * lines, ink, np.maximum(2 * (ink - lines), bridged))
-
-
-def _across(ink: np.ndarray, on_line: np.ndarray) -> np.ndarray:
-    """Per pixel, the lesser of the ink at the nearest pixels off the lines above and below it
-    (zero where there is none); off the lines, the pixel's own ink."""
-    h, w = ink.shape
-    rows, columns = np.arange(h)[:, None], np.arange(w)
-    above = np.maximum.accumulate(np.where(on_line, -1, rows), axis=0)
-    below = np.minimum.accumulate(np.where(on_line, h, rows)[::-1], axis=0)[::-1]
-    return np.minimum(np.where(above >= 0, ink[above.clip(0), columns], 0),
-                      np.where(below < h, ink[below.clip(max=h - 1), columns], 0))
 
 
 def _parallel_lines(picture: np.ndarray, fraction: float):

@@ -8,7 +8,7 @@ from PIL import Image
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
 from mnist_cnn.preprocess import (ImageError, find_digit, ink_map, label_components, read_image, to_mnist,
-                                  without_ruling, working_gray)
+                                  working_gray)
 from tools.photo_like import render_canvas, render_hard_photo, render_non_digit
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
@@ -104,24 +104,6 @@ def test_a_faint_digit_is_refused_as_too_faint_not_as_blank(mnist):
         to_mnist(faint)
     with pytest.raises(ImageError, match="nothing stands out"):
         to_mnist(np.full((300, 300), 0.9, np.float32))
-
-
-@pytest.mark.parametrize("transposed", [False, True], ids=["ruled line", "squared paper's column"])
-def test_a_stroke_as_faint_as_the_ruling_stays_whole_where_it_crosses_a_line(transposed):
-    # ruling_level widens a line's level beyond its own pixels (a blurred line is wider than its
-    # core); a stroke of the line's own strength crossing it keeps its ink above and below.
-    ink = np.zeros((60, 60), np.float32)
-    ink[29:32] = 0.3                              # the line
-    ink[:, 28:32] += 0.3                          # a stroke crossing it, as faint as the line
-    lines = np.zeros_like(ink)
-    lines[26:35] = 0.3                            # the line's level, over a band wider than the line
-    if transposed:
-        ink, lines = ink.T, lines.T
-    cleaned = without_ruling(ink, lines)
-    stroke = cleaned[:, 28:32] if not transposed else cleaned[28:32].T
-    line_elsewhere = np.delete(cleaned[29:32] if not transposed else cleaned[:, 29:32].T, range(26, 34), axis=1)
-    assert stroke.min() > 0.25  # whole: before, cut where the band is wider than the line (2 * (0.3 - 0.3) = 0)
-    assert np.abs(line_elsewhere).max() < 0.01
 
 
 @pytest.mark.parametrize("mode", ["I;16", "I", "F", "CMYK", "P", "1", "LA"])
