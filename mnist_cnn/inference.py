@@ -160,7 +160,8 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
     shown = {} if shown is None else shown
     try:
         shown["gray"] = read_image(source)
-        found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model))
+        found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model),
+                            sure=min_confidence)
         scale = original_long_side(source) / max(shown["gray"].shape)
     except ImageError as error:
         return Prediction(name, error=str(error))

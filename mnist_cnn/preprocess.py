@@ -432,11 +432,12 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
 
 
 def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = False,
-                score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[FoundDigit]:
+                score: Callable[[np.ndarray], np.ndarray] | None = None, sure: float = 0.0) -> list[FoundDigit]:
     """The digits of the picture, left to right, each as MNIST would have made it; with `single`,
     all the ink found is one digit. `score` (N 28x28 images -> the log-probability of each one's
     likeliest digit, from a model) lets ink that may be touching digits be cut apart where that
-    reads better; without it, each group of ink is one digit. ImageError when no digit is found.
+    reads better, into parts each read with at least the probability `sure` (the model's threshold
+    for an answer); without it, each group of ink is one digit. ImageError when no digit is found.
     When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
     the ink that stood out of the paper ("ink"), for plots."""
     ink = _smooth(ink_map(gray))
@@ -459,7 +460,7 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
         return [_found(ink, keep, noise, False)]
     found = []
     for group in split_digits(keep, core=keep & (ink > CORE_LEVEL * peak)):
-        found += _read_touching(ink, group, noise, score) if score else [_found(ink, group, noise, False)]
+        found += _read_touching(ink, group, noise, score, sure) if score else [_found(ink, group, noise, False)]
     return found
 
 
@@ -608,11 +609,12 @@ def cut_columns(mask: np.ndarray, most: int = 12) -> list[int]:
 
 
 def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
-                   score: Callable[[np.ndarray], np.ndarray]) -> list[FoundDigit]:
+                   score: Callable[[np.ndarray], np.ndarray], sure: float = 0.0) -> list[FoundDigit]:
     """One group of ink read as one digit or as touching digits, whichever the model finds more
     likely: every way of cutting it at `cut_columns` into plausibly shaped digits is scored by the
     sum of its digits' log-probabilities, less CUT_PENALTY per cut (dynamic programming over the
-    cuts). A wide 2 or 5 stays one digit; a 35 written joined becomes two."""
+    cuts). A wide 2 or 5 stays one digit; a 35 written joined becomes two. A part cut off must be
+    read with at least the probability `sure`."""
     rows = np.flatnonzero(mask.any(1))
     height = rows[-1] - rows[0] + 1
     columns = cut_columns(mask)
@@ -634,16 +636,22 @@ def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
     # The model is sure of many a fragment, so each part's shape counts too: a digit wider than
     # tall is rare, and rarer the wider (MNIST: 9% over 1.0, 0.5% over 1.5, an exponential tail).
     aspect = np.array([shape for _, _, shape in parts.values()])
-    log_p = score(np.stack(images)) - WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
+    read = score(np.stack(images))
+    log_p = read - WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
+    last = len(columns) - 1
+    # A part cut off must read as a digit the model is sure of: a stub of a line or a smudge
+    # touching a digit is not cut off as an unsure digit of its own.
+    cut_off_ok = read >= np.log(max(sure, 1e-12))
     best = {0: (0.0, [])}  # cut index -> (score, segments up to it)
     for j in range(1, len(columns)):
         options = [(best[i][0] + log_p[parts[i, j][1]] - (CUT_PENALTY if i else 0), best[i][1] + [(i, j)])
-                   for i in range(j) if i in best and (i, j) in parts]
+                   for i in range(j) if i in best and (i, j) in parts
+                   and ((i, j) == (0, last) or cut_off_ok[parts[i, j][1]])]
         if options:
             best[j] = max(options, key=lambda option: option[0])
-    if len(columns) - 1 not in best:  # no way to cut it into digit-shaped parts: one digit, however wide
+    if last not in best:  # no way to cut it into digit-shaped parts: one digit, however wide
         return [_found(ink, mask, noise, False)]
-    segments = best[len(columns) - 1][1]
+    segments = best[last][1]
     touching = len(segments) > 1
     return [_found(ink, parts[seg][0], noise, touching, images[parts[seg][1]]) for seg in segments]
 

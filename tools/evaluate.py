@@ -113,7 +113,8 @@ def score(model: OnnxModel, name: str, count: int | None) -> dict:
         try:
             # As predict_custom.py reads it (digits of a number found); when it finds one digit,
             # that is exactly what --single would have read.
-            found = read_digits(gray, score=partial(top_log_probability, model))
+            found = read_digits(gray, score=partial(top_log_probability, model),
+                                sure=model.min_confidence)
             several.append(len(found) > 1)
             prepared.append(found[0].image if len(found) == 1 else to_mnist(gray))
             refused.append(False)
@@ -157,7 +158,8 @@ def score_numbers(model: OnnxModel, count: int | None, seed: int = 0) -> dict:
         picture = render_photo(compose_number(list(digits[start:start + length]), rng, spacing), rng)
         start += length
         try:
-            found = read_digits(working_gray(picture), score=partial(top_log_probability, model))
+            found = read_digits(working_gray(picture), score=partial(top_log_probability, model),
+                                sure=model.min_confidence)
             read = "".join(str(d) for d in model.probabilities(np.stack([f.image for f in found])).argmax(1))
         except ImageError:
             read = ""
