@@ -37,15 +37,11 @@ NOT_COMPUTE = ("copy", "fill", "empty", "to_copy", "cat", "index", "randperm", "
                "zero", "bernoulli", "grid_sampler", "affine_grid", "max_pool2d_with_indices_backward")
 
 
-def cpu_flags() -> set[str]:
-    processors = cpuinfo()
-    return set(processors[0].get("flags", "").split()) if processors else set()
-
-
-def cpu_clock_ghz() -> float | None:
-    processors = cpuinfo()
-    megahertz = processors[0].get("cpu MHz") if processors else None
-    return float(megahertz) / 1000 if megahertz else None
+def first_processor() -> tuple[set[str], float | None]:
+    """The first logical CPU's feature flags and the clock the OS reports for it (GHz), from /proc/cpuinfo."""
+    processor = (cpuinfo() or [{}])[0]
+    megahertz = processor.get("cpu MHz")
+    return set(processor.get("flags", "").split()), float(megahertz) / 1000 if megahertz else None
 
 
 def fp32_flops_per_cycle(flags: set[str]) -> int:
@@ -101,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info(runtime)
     lines = [f"## {architecture}: one training step of the default recipe", "",
              f"Machine: {machine.get('gpu') or machine['cpu']}, {machine['physical_cores']} physical cores, "
-             f"torch {torch.__version__}, {runtime.device_name}; batch of {config.batch_size} digits"
+             f"{machine['torch_threads']} torch threads, torch {torch.__version__}, {runtime.device_name}; batch of {config.batch_size} digits"
              + (f" and {passed - config.batch_size} non-digits (outlier exposure)" if bank is not None else "") + ".", "",
              "| figure | value |", "|---|---|",
              f"| FLOPs per training digit (forward and backward{', its share of the non-digits included' if bank is not None else ''}) "
@@ -111,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
              f"| training digits per second | {config.batch_size / seconds:,.0f} |",
              f"| images through the network per second | {passed / seconds:,.0f} |",
              f"| achieved | {achieved / 1e9:.1f} GFLOP/s |"]
-    flags = cpu_flags()
-    clock = cpu_clock_ghz()
+    flags, clock = first_processor()
     if device.type == "cpu" and clock:
         per_cycle = fp32_flops_per_cycle(flags)
-        peak = machine["physical_cores"] * clock * 1e9 * per_cycle
-        lines += [f"| fp32 peak ({machine['physical_cores']} cores x {clock:.2f} GHz x {per_cycle} FLOPs per cycle) "
+        cores = min(machine["physical_cores"], torch.get_num_threads())  # the cores torch's threads occupy
+        peak = cores * clock * 1e9 * per_cycle
+        lines += [f"| fp32 peak ({cores} cores x {clock:.2f} GHz x {per_cycle} FLOPs per cycle) "
                   f"| {peak / 1e9:.1f} GFLOP/s |", f"| fraction of the fp32 peak | {achieved / peak:.1%} |"]
     if device.type == "cpu" and "amx_bf16" in flags:
         with torch.autocast("cpu", dtype=torch.bfloat16):
