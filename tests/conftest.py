@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -5,6 +6,13 @@ import pytest
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_DIR))
+
+# Under pytest-xdist (`pytest -n N`) each worker, and each script a test starts, would run a torch
+# thread per core: N times more threads than cores, which slowed the tests that train on the CPU past
+# their timeouts (16 cores, -n 15). Each worker gets its share, set before torch is imported.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 
 from mnist_cnn import data as mnist_data  # noqa: E402
 

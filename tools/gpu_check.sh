@@ -40,13 +40,12 @@ pin=$(command -v taskset >/dev/null && echo "taskset -c 0,1")
 OMP_NUM_THREADS=2 timeout 90 $pin python3 tools/throughput.py --device cpu --out "$out/throughput_cpu2.md" | sed -n 3,14p
 
 echo "== the suite, CUDA present: the CUDA and resume tests first, then the rest"
-# 2 torch threads per worker: 8 workers of 16 threads each on 16 cores slowed the tests that train on
-# the CPU past their timeouts. faulthandler prints the stack of a test that hangs.
+# tests/conftest.py gives each worker its share of the cores. faulthandler prints the stack of a test that hangs.
 server_tests=$(python3 -c "import fastapi, uvicorn" 2>/dev/null || echo "--ignore=tests/test_server.py")
 suite() {  # log name, seconds, pytest arguments...
     local log=$1 limit=$2; shift 2
     SECONDS=0
-    OMP_NUM_THREADS=2 timeout "$limit" python3 -m pytest -v -p no:cacheprovider -o faulthandler_timeout=240 \
+    timeout "$limit" python3 -m pytest -v -p no:cacheprovider -o faulthandler_timeout=240 \
         --tb=short --durations=8 -rfEs -W ignore "$@" > "$out/$log" 2>&1
     echo "$log: exit $?, ${SECONDS} s"
     grep -E "^(FAILED|ERROR)|passed|failed" "$out/$log" | tail -12
