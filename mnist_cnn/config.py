@@ -61,8 +61,8 @@ class TrainConfig:
                          "(e.g. 0.999) and validate, test and save it instead of the last weights (0: off)")
     # Guards.
     grad_clip: float = _option(0.0, "clip the global gradient norm to this value (0: off)")
-    early_stop: int = _option(0, "stop after this many epochs without a lower validation loss, "
-                              "and keep the best epoch's weights (0: off)")
+    early_stop: int = _option(0, "stop after this many epochs without a lower validation loss "
+                              "or a higher validation accuracy, and keep the most accurate epoch's weights (0: off)")
     val_size: int = _option(5000, "training images held out for validation (from the 60,000)")
     # Run.
     seed: int = _option(0, "seed for every random choice: split, order, init, augmentation, dropout")

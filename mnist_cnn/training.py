@@ -43,24 +43,28 @@ class Split:
 
 @dataclass
 class EarlyStopping:
-    """Lowest validation loss so far and how long ago it was. The loss, not the accuracy: on
-    5,000 images accuracy moves in steps of one image, and a one-image fluke in a high learning
-    rate epoch would otherwise be "restored" over the annealed final weights."""
+    """Progress is a validation loss lower, or a validation accuracy higher, than every epoch's
+    before; the run stops after `patience` epochs of neither. The loss alone misleads under the
+    one-cycle schedule (a high-learning-rate epoch's loss can stay the lowest while the annealed
+    epochs after it grow more accurate), the accuracy alone moves in steps of one image of 5,000.
+    A run cut short goes back to its most accurate epoch, the lower loss breaking ties."""
 
     patience: int
-    best_loss: float = float("inf")
-    best_accuracy: float = 0.0
+    best_loss: float = float("inf")  # the lowest so far, of any epoch
+    best_accuracy: float = 0.0  # the highest so far: the best epoch's
     best_epoch: int = 0
+    best_epoch_loss: float = float("inf")
     epochs_without_improvement: int = 0
 
     def update(self, epoch: int, accuracy: float, loss: float) -> bool:
-        """Record an epoch's validation result; True when it is the best so far."""
-        if loss < self.best_loss:
-            self.best_loss, self.best_accuracy, self.best_epoch = loss, accuracy, epoch
-            self.epochs_without_improvement = 0
-            return True
-        self.epochs_without_improvement += 1
-        return False
+        """Record an epoch's validation result; True when it is the epoch to go back to, so far."""
+        progress = loss < self.best_loss or accuracy > self.best_accuracy
+        best = accuracy > self.best_accuracy or (accuracy == self.best_accuracy and loss < self.best_epoch_loss)
+        self.best_loss = min(self.best_loss, loss)
+        if best:
+            self.best_accuracy, self.best_epoch, self.best_epoch_loss = accuracy, epoch, loss
+        self.epochs_without_improvement = 0 if progress else self.epochs_without_improvement + 1
+        return best
 
     @property
     def should_stop(self) -> bool:
@@ -71,7 +75,7 @@ class EarlyStopping:
 class FitResult:
     history: list[dict]
     epoch_seconds: list[float]
-    best_epoch: int  # lowest validation loss
+    best_epoch: int  # most accurate on the validation split (EarlyStopping)
     kept_epoch: int  # whose weights the model holds at the end
     stopped_early: bool
 
@@ -270,8 +274,8 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
         model.load_state_dict(best_weights)
         kept_epoch = stopper.best_epoch
         if runtime.is_main:
-            print(f"early stop: restored the weights of epoch {kept_epoch} (lowest validation loss "
-                  f"{stopper.best_loss:.4f}, accuracy {stopper.best_accuracy:.2%})")
+            print(f"early stop: restored the weights of epoch {kept_epoch} (validation accuracy "
+                  f"{stopper.best_accuracy:.2%}, loss {stopper.best_epoch_loss:.4f})")
     return FitResult(history, epoch_seconds, stopper.best_epoch, kept_epoch, stopped_early)
 
 

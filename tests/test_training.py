@@ -66,13 +66,17 @@ def test_plateau_schedule_cuts_the_rate_when_validation_loss_stalls():
     assert not per_step and optimizer.param_groups[0]["lr"] == pytest.approx(config.lr * 0.3)
 
 
-def test_early_stopping_counts_epochs_without_a_lower_validation_loss():
+def test_early_stopping_counts_epochs_without_a_lower_loss_or_a_higher_accuracy():
     stopper = EarlyStopping(patience=2)
     assert stopper.update(1, 0.90, 0.3) and stopper.update(2, 0.95, 0.2)
-    assert not stopper.update(3, 0.97, 0.25) and not stopper.should_stop  # accuracy alone is not enough
-    assert stopper.update(4, 0.95, 0.15)
-    assert not stopper.update(5, 0.94, 0.15) and not stopper.update(6, 0.99, 0.2)
-    assert stopper.should_stop and (stopper.best_epoch, stopper.best_accuracy) == (4, 0.95)
+    # More accurate at a higher loss: progress, and the epoch to go back to (the annealed epochs of a
+    # one-cycle run, whose loss a lucky high-learning-rate epoch can keep beating).
+    assert stopper.update(3, 0.97, 0.25) and stopper.epochs_without_improvement == 0
+    assert not stopper.update(4, 0.96, 0.22) and not stopper.should_stop  # neither: one epoch without
+    assert not stopper.update(5, 0.94, 0.19) and stopper.epochs_without_improvement == 0  # a lower loss: progress
+    assert not stopper.update(6, 0.96, 0.21) and not stopper.should_stop
+    assert stopper.update(7, 0.97, 0.24) and stopper.should_stop  # as accurate, lower loss: the better of the two
+    assert (stopper.best_epoch, stopper.best_accuracy, stopper.best_epoch_loss, stopper.best_loss) == (7, 0.97, 0.24, 0.19)
 
 
 def test_early_stopping_stops_and_restores_the_best_epoch(small_splits, tmp_path, monkeypatch):
