@@ -56,6 +56,8 @@ class TrainConfig:
     outliers: float = _option(0.0, "outlier exposure: weight of a loss asking for a flat output on synthetic "
                               "non-digits (pen tangles, hatching, two digits run together), half a batch of "
                               "them per step (0: off)")
+    outlier_polygons: bool = _option(False, "outlier exposure: outlines of triangles to hexagons among the "
+                                     "synthetic non-digits too")
     # Weight averaging.
     ema: float = _option(0.0, "keep an exponential moving average of the weights with this decay per step "
                          "(e.g. 0.999) and validate, test and save it instead of the last weights (0: off)")

@@ -19,20 +19,23 @@ from PIL import Image, ImageDraw
 from .preprocess import fit_in_28
 
 STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
+POLYGON = "polygon"  # a closed outline, close to some 0s: a kind of its own, off by default
 BANK_SIZE = 4096
 _DRAW_SIZE = 112  # drawn at 4x, then shrunk with averaging (MNIST's anti-aliasing)
 
 
-def stroke_bank(count: int = BANK_SIZE, seed: int = 0) -> torch.Tensor:
-    """`count` non-digit drawings as uint8 (count, 28, 28), white ink on black, fitted like MNIST."""
+def stroke_bank(count: int = BANK_SIZE, seed: int = 0, polygons: bool = False) -> torch.Tensor:
+    """`count` non-digit drawings as uint8 (count, 28, 28), white ink on black, fitted like MNIST;
+    with `polygons`, polygon outlines are a sixth kind."""
     rng = np.random.default_rng([seed, 0x0D1])  # a stream of its own: the run's other draws stay put
-    return torch.from_numpy(np.stack([_fit_like_mnist(_draw_strokes(rng)) for _ in range(count)]))
+    kinds = STROKE_KINDS + ((POLYGON,) if polygons else ())
+    return torch.from_numpy(np.stack([_fit_like_mnist(_draw_strokes(rng, kinds)) for _ in range(count)]))
 
 
-def _draw_strokes(rng: np.random.Generator) -> np.ndarray:
+def _draw_strokes(rng: np.random.Generator, kinds: tuple[str, ...] = STROKE_KINDS) -> np.ndarray:
     sheet = Image.new("L", (_DRAW_SIZE, _DRAW_SIZE), 0)
     draw = ImageDraw.Draw(sheet)
-    kind = STROKE_KINDS[rng.integers(len(STROKE_KINDS))]
+    kind = kinds[rng.integers(len(kinds))]
     width = int(rng.integers(4, 13))
     middle = _DRAW_SIZE / 2
 
@@ -66,6 +69,12 @@ def _draw_strokes(rng: np.random.Generator) -> np.ndarray:
         corners = [(middle + 40 * np.cos(a), middle + 40 * np.sin(a)) for a in angle]
         star = corners[::2] + corners[1::2]
         draw.line(star + star[:1], fill=255, width=width, joint="curve")
+    elif kind == POLYGON:  # a triangle to a hexagon: straight sides, sharp corners
+        count = int(rng.integers(3, 7))
+        angle = np.sort(rng.uniform(0, 2 * np.pi, count)) if rng.random() < 0.5 else \
+            np.linspace(0, 2 * np.pi, count, endpoint=False) + rng.uniform(0, np.pi)
+        corners = [(middle + 40 * np.cos(a), middle + 40 * np.sin(a)) for a in angle]
+        draw.line(corners + corners[:2], fill=255, width=width)  # past the first corner, so that it closes sharp
     else:  # blots
         for _ in range(int(rng.integers(3, 7))):
             x, y = middle + rng.uniform(-35, 35, 2)

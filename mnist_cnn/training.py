@@ -197,7 +197,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     optimizer = make_optimizer(model, config)
     scheduler, per_step_schedule = make_scheduler(optimizer, config, steps_per_epoch)
     stopper = EarlyStopping(config.early_stop)
-    bank = stroke_bank(seed=config.seed).to(device) if config.outliers > 0 else None
+    bank = stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
     # The average is what is validated, tested and saved; batch norm's statistics are averaged with it.
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                 if config.ema > 0 else None)

@@ -2,8 +2,9 @@
 
 import numpy as np
 import torch
+from scipy import ndimage
 
-from mnist_cnn.outliers import outlier_batch, run_together, stroke_bank
+from mnist_cnn.outliers import POLYGON, _draw_strokes, outlier_batch, run_together, stroke_bank
 from mnist_cnn.training import predict_logits
 from test_training import small_splits, train_small  # noqa: F401  (a fixture, and the small run)
 
@@ -19,6 +20,19 @@ def test_the_bank_is_fitted_like_mnist_and_fixed_by_the_seed():
     mass = bank.numpy().astype(float)
     centre_y = (mass.sum(2) * np.arange(28)).sum(1) / mass.sum((1, 2))
     assert np.abs(centre_y - 13.5).max() < 1.5
+
+
+def test_polygon_outlines_are_closed_and_only_drawn_when_asked():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        ink = _draw_strokes(rng, (POLYGON,)) > 0
+        # Closed: some paper inside is cut off from the sheet's edge by the outline.
+        paper, _ = ndimage.label(~ink)
+        outside = set(np.unique(np.concatenate([paper[0], paper[-1], paper[:, 0], paper[:, -1]])))
+        assert set(np.unique(paper[paper > 0])) - outside
+    plain, with_polygons = stroke_bank(64, seed=3), stroke_bank(64, seed=3, polygons=True)
+    assert not torch.equal(plain, with_polygons)
+    assert torch.equal(plain, stroke_bank(64, seed=3, polygons=False))
 
 
 def test_two_digits_run_together_fill_one_flat_box(mnist):

@@ -54,6 +54,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-batch-norm": ("without batch norm", dict(batch_norm=False)),
     "no-dropout": ("without dropout", dict(dropout=0.0)),
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
+    "polygons": ("with polygon outlines among the synthetic non-digits", dict(outlier_polygons=True)),
     "ema": ("with an exponential moving average of the weights (decay 0.999)", dict(ema=0.999)),
     # Not a technique: the one-minute schedule (3 epochs, without outlier exposure's extra half batch).
     "short": ("3 epochs without outlier exposure (the short schedule)", dict(epochs=3, outliers=0.0)),

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = data.train_labels[:config.batch_size].to(device)
     model = MODELS[architecture].build(config).to(device, memory_format=torch.channels_last).train()
     optimizer = make_optimizer(model, config)
-    bank = stroke_bank(seed=config.seed).to(device) if config.outliers > 0 else None
+    bank = stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
     passed = config.batch_size + (config.batch_size // 2 if bank is not None else 0)  # digits and non-digits
 
     def step():
