@@ -197,7 +197,7 @@ def fit(model: nn.Module, architecture: str, train: Split, val: Split, config: T
     optimizer = make_optimizer(model, config)
     scheduler, per_step_schedule = make_scheduler(optimizer, config, steps_per_epoch)
     stopper = EarlyStopping(config.early_stop)
-    bank = stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
+    bank = outlier_bank(config, device)
     # The average is what is validated, tested and saved; batch norm's statistics are averaged with it.
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
                 if config.ema > 0 else None)
@@ -316,6 +316,11 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
         stacked = torch.stack(norms)
         grad_norms = {"grad_norm_mean": stacked.mean().item(), "grad_norm_max": stacked.max().item()}
     return loss_sum / count, correct / count, grad_norms
+
+
+def outlier_bank(config: TrainConfig, device: torch.device) -> torch.Tensor | None:
+    """The run's synthetic non-digits for outlier exposure, on `device`; None when it is off."""
+    return stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
 
 
 def training_step(trainable: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,

@@ -26,11 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 
 from mnist_cnn.data import load_mnist, to_float  # noqa: E402
 from mnist_cnn.models import MODELS  # noqa: E402
-from mnist_cnn.outliers import stroke_bank  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR  # noqa: E402
 from mnist_cnn.runtime import cpuinfo, machine_info, seed_everything, start  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from mnist_cnn.training import make_optimizer, training_step  # noqa: E402
+from mnist_cnn.training import make_optimizer, outlier_bank, training_step  # noqa: E402
 
 # Work that is not arithmetic on the model's tensors, as the profiler names it.
 NOT_COMPUTE = ("copy", "fill", "empty", "to_copy", "cat", "index", "randperm", "uniform", "stack", "item",
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = data.train_labels[:config.batch_size].to(device)
     model = MODELS[architecture].build(config).to(device, memory_format=torch.channels_last).train()
     optimizer = make_optimizer(model, config)
-    bank = stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
+    bank = outlier_bank(config, device)
     passed = config.batch_size + (config.batch_size // 2 if bank is not None else 0)  # digits and non-digits
 
     def step():
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     flags, clock = first_processor()
     if device.type == "cpu" and clock:
         per_cycle = fp32_flops_per_cycle(flags)
-        cores = min(machine["physical_cores"], torch.get_num_threads())  # the cores torch's threads occupy
+        cores = min(machine["physical_cores"], machine["torch_threads"])  # the cores torch's threads occupy
         peak = cores * clock * 1e9 * per_cycle
         lines += [f"| fp32 peak ({cores} cores x {clock:.2f} GHz x {per_cycle} FLOPs per cycle) "
                   f"| {peak / 1e9:.1f} GFLOP/s |", f"| fraction of the fp32 peak | {achieved / peak:.1%} |"]
