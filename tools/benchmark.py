@@ -4,13 +4,17 @@ of the recipe (a technique taken out, or one that is off put in), as a table and
     python tools/benchmark.py                                 # improved CNN, seeds 0 1 2 -> results/benchmark.md
     python tools/benchmark.py --model basic --seeds 0 1 2 3 4
     python tools/benchmark.py --ablate all --seeds 0 1 2      # every variant -> results/ablation.md and .png
-    python tools/benchmark.py --ablate erasing plateau        # some of them (`--ablate list` names them)
+    python tools/benchmark.py --ablate erasing onecycle       # some of them (`--ablate list` names them)
+    python tools/benchmark.py --ablate no-dropout --base onecycle   # a variant of another recipe
 
 Full-length training belongs here, not in the test suite. Each run writes its usual outputs to
 benchmark_runs/<model>[_<variant>]_seed<N>/ (not committed), and its figures to
 results/benchmark_runs.json (committed). A run is not repeated when its folder or that record holds
 a run of the same model, variant, seed and settings: an ablation can be finished over several
-sessions and machines (each record names its CPU or GPU; the table says which ran each row).
+sessions and machines (each record names its CPU or GPU; the table says which ran each row). A run
+is known by its settings, not its name: when the defaults change, the runs of the old defaults
+become the variant that brings the old setting back (and its ablation, run on the old recipe, stays
+as a table of its own: `--base` names the recipe variants are taken from).
 
 The test set is never used for a choice: the ablation table gives each variant's validation error
 (the 5,000 held-out training images, at the epoch whose weights were kept) beside its test error,
@@ -47,7 +51,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "erasing": ("with random erasing (probability 0.1)", dict(erase=0.1)),
     "style": ("with the style augmentations (aspect 0.15, elastic 1, thickness 0.5, 1's flags 0.5)",
               dict(aspect=0.15, elastic=1.0, thickness=0.5, one_flags=0.5)),
-    "plateau": ("learning rate adapted on validation loss (plateau) instead of one-cycle", dict(schedule="plateau")),
+    "onecycle": ("one-cycle learning-rate schedule instead of the rate adapted on validation loss",
+                 dict(schedule="onecycle")),
     "no-label-smoothing": ("without label smoothing", dict(label_smoothing=0.0)),
     "no-clipping": ("without gradient clipping", dict(grad_clip=0.0)),
     "no-early-stopping": ("without early stopping", dict(early_stop=0)),
@@ -56,23 +61,27 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
     "polygons": ("with polygon outlines among the synthetic non-digits", dict(outlier_polygons=True)),
     "ema": ("with an exponential moving average of the weights (decay 0.999)", dict(ema=0.999)),
-    # Not a technique: the one-minute schedule (3 epochs, without outlier exposure's extra half batch).
-    "short": ("3 epochs without outlier exposure (the short schedule)", dict(epochs=3, outliers=0.0)),
+    # Not a technique: the one-minute schedule (3 one-cycle epochs, without outlier exposure's extra half
+    # batch; a rate cut on validation has no epochs to wait for).
+    "short": ("3 one-cycle epochs without outlier exposure (the short schedule)",
+              dict(epochs=3, outliers=0.0, schedule="onecycle")),
 }
 
 
-def variant_config(architecture: str, variant: str, seed: int, device: str = "auto") -> TrainConfig:
-    suffix = "" if variant == DEFAULTS else f"_{variant}"
-    return dataclasses.replace(MODELS[architecture].defaults, **VARIANTS[variant][1], seed=seed, device=device,
-                               output_dir=str(BENCHMARK_RUNS_DIR / f"{architecture.removesuffix('_cnn')}{suffix}_seed{seed}"))
+def variant_config(architecture: str, variant: str, seed: int, device: str = "auto",
+                   base: str = DEFAULTS) -> TrainConfig:
+    """The defaults, then the base recipe's changes, then the variant's."""
+    name = "_".join(part for part in (architecture.removesuffix("_cnn"), base, variant) if part != DEFAULTS)
+    return dataclasses.replace(MODELS[architecture].defaults, **{**VARIANTS[base][1], **VARIANTS[variant][1]},
+                               seed=seed, device=device, output_dir=str(BENCHMARK_RUNS_DIR / f"{name}_seed{seed}"))
 
 
-def record_of(metrics: dict, variant: str) -> dict:
+def record_of(metrics: dict, variant: str, base: str = DEFAULTS) -> dict:
     """What the tables need from a run's metrics.json, small enough to commit."""
     kept = metrics["history"][metrics["kept_epoch"] - 1]
     machine = metrics.get("machine") or {}
     return {
-        "model": metrics["architecture"], "variant": variant, "seed": metrics["config"]["seed"],
+        "model": metrics["architecture"], "base": base, "variant": variant, "seed": metrics["config"]["seed"],
         "validation_error": 100 * (1 - kept["val_accuracy"]), "validation_loss": kept["val_loss"],
         "test_error": 100 * (1 - metrics["test"]["accuracy"]), "test_errors": metrics["test"]["errors"],
         "epochs_run": metrics["epochs_run"], "training_s": metrics["timing"]["training_s"],
@@ -82,39 +91,50 @@ def record_of(metrics: dict, variant: str) -> dict:
     }
 
 
-def same_run(record: dict, config: TrainConfig, architecture: str, variant: str) -> bool:
-    return (record["model"] == architecture and record["variant"] == variant
-            and not differences(record["config"], config))
+def same_run(record: dict, config: TrainConfig, architecture: str) -> bool:
+    """The record is of a run with these settings (whatever it was called when it ran)."""
+    return record["model"] == architecture and not differences(record["config"], config)
+
+
+def same_name(record: dict, architecture: str, base: str, variant: str, seed: int) -> bool:
+    return (record["model"], record.get("base", DEFAULTS), record["variant"], record["seed"]) == (
+        architecture, base, variant, seed)
 
 
 def load_records(path: Path = RECORDS_FILE) -> list[dict]:
     return json.loads(path.read_text())["runs"] if path.is_file() else []
 
 
+def _order(name: str) -> int:
+    return list(VARIANTS).index(name) if name in VARIANTS else len(VARIANTS)
+
+
 def save_records(records: list[dict], path: Path = RECORDS_FILE) -> None:
-    ordered = sorted(records, key=lambda r: (r["model"], list(VARIANTS).index(r["variant"])
-                                            if r["variant"] in VARIANTS else len(VARIANTS), r["variant"], r["seed"]))
-    write_json(path, {"about": "one entry per benchmark run (tools/benchmark.py); errors in % of the set",
+    ordered = sorted(records, key=lambda r: (r["model"], _order(r.get("base", DEFAULTS)), r.get("base", DEFAULTS),
+                                            _order(r["variant"]), r["variant"], r["seed"]))
+    write_json(path, {"about": "one entry per benchmark run (tools/benchmark.py); errors in % of the set; "
+                               "base: the recipe the variant was taken from",
                       "runs": ordered})
 
 
-def run_or_reuse(architecture: str, variant: str, seed: int, device: str, records: list[dict],
-                 rerun: bool) -> dict:
-    """The record of this run: an existing one with the same settings, or a fresh run's."""
-    config = variant_config(architecture, variant, seed, device)
-    metrics_path = Path(config.output_dir) / METRICS_FILE
+def run_or_reuse(architecture: str, config: TrainConfig, variant: str, base: str, records: list[dict],
+                 rerun: bool) -> tuple[dict, bool]:
+    """(the record of this run, whether it is new to the records): an existing record with the same
+    settings, the run in its folder, or a fresh run's."""
+    label = f"{architecture} {variant}{'' if base == DEFAULTS else ' of ' + base} seed {config.seed}"
     if not rerun:
+        found = next((r for r in records if same_run(r, config, architecture)), None)
+        if found:
+            print(f"=== {label}: recorded on {found['machine']}, not rerun", flush=True)
+            return found, False
+        metrics_path = Path(config.output_dir) / METRICS_FILE
         if metrics_path.is_file():
             metrics = json.loads(metrics_path.read_text())
             if not differences(metrics["config"], config):
-                print(f"=== {architecture} {variant} seed {seed}: reusing {metrics_path}", flush=True)
-                return record_of(metrics, variant)
-        found = next((r for r in records if same_run(r, config, architecture, variant)), None)
-        if found:
-            print(f"=== {architecture} {variant} seed {seed}: recorded on {found['machine']}, not rerun", flush=True)
-            return found
-    print(f"=== {architecture} {variant} seed {seed}", flush=True)
-    return record_of(run(architecture, config, plot=visualize.plot_run), variant)
+                print(f"=== {label}: reusing {metrics_path}", flush=True)
+                return record_of(metrics, variant, base), True
+    print(f"=== {label}", flush=True)
+    return record_of(run(architecture, config, plot=visualize.plot_run), variant, base), True
 
 
 def _mean_spread(values: list[float]) -> str:
@@ -139,40 +159,60 @@ def summarize(name: str, records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def ablation_rows(architecture: str, records: list[dict]) -> list[dict]:
-    """Per variant with runs under its current settings: its records and their summary, defaults first."""
+def ablation_rows(architecture: str, records: list[dict], base: str = DEFAULTS) -> list[dict]:
+    """Per variant of the base recipe with runs under its current settings: its records and their
+    summary, the base first. A variant the base already includes is left out."""
     rows = []
-    for variant, (what, _) in VARIANTS.items():
-        runs = [r for r in records if r["model"] == architecture and r["variant"] == variant
-                and same_run(r, variant_config(architecture, variant, r["seed"]), architecture, variant)]
+    for variant, (what, changes) in VARIANTS.items():
+        if variant != DEFAULTS and changes.items() <= VARIANTS[base][1].items():
+            continue
+        runs = {r["seed"]: r for r in records
+                if same_run(r, variant_config(architecture, variant, r["seed"], base=base), architecture)}
         if runs:
-            rows.append({"variant": variant, "what": what, "runs": sorted(runs, key=lambda r: r["seed"])})
+            rows.append({"variant": variant, "what": what, "runs": [runs[seed] for seed in sorted(runs)]})
     return rows
 
 
-def ablation_table(architecture: str, rows: list[dict]) -> str:
+def ablation_table(architecture: str, rows: list[dict], base: str = DEFAULTS) -> str:
     baseline = next((row for row in rows if row["variant"] == DEFAULTS), {"runs": []})
     base_by_seed = {r["seed"]: r["validation_error"] for r in baseline["runs"]}
-    lines = [f"## {architecture}: ablation", "",
-             "| variant | seeds | validation error | vs defaults (validation, same seeds) | test error | "
+    recipe = "" if base == DEFAULTS else f" of another recipe, the defaults with `{base}` (`--base {base}`)"
+    lines = [f"## {architecture}: ablation{recipe}", "",
+             "| variant | seeds | validation error | vs its recipe (validation, same seeds) | test error | "
              "test errors per seed | training time | machine |", "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         runs = row["runs"]
         val = [r["validation_error"] for r in runs]
         paired = [r["validation_error"] - base_by_seed[r["seed"]] for r in runs if r["seed"] in base_by_seed]
         delta = f"{statistics.mean(paired):+.3f}" if paired and row is not baseline else ""
-        lines.append(f"| {row['what']} (`{row['variant']}`) | {', '.join(str(r['seed']) for r in runs)} | "
+        what = row["what"] if row is not baseline or base == DEFAULTS else f"the recipe: {VARIANTS[base][0]}"
+        lines.append(f"| {what} (`{row['variant']}`) | {', '.join(str(r['seed']) for r in runs)} | "
                      f"{_mean_spread(val)} | {delta} | {_mean_spread([r['test_error'] for r in runs])} | "
                      f"{', '.join(str(r['test_errors']) for r in runs)} | "
                      f"{statistics.mean(r['training_s'] for r in runs):.0f} s | "
                      f"{', '.join(sorted({r['machine'] for r in runs}))} |")
-    missing = [v for v in VARIANTS if v not in {row["variant"] for row in rows}]
     lines += ["", "Errors in % (mean ± standard deviation over the seeds); validation: the 5,000 held-out "
               "training images, at the kept epoch; a variant is judged on validation, the test column is "
               "reported, never used to choose."]
-    if missing:
-        lines.append(f"Not run yet: {', '.join(missing)} (`python tools/benchmark.py --ablate {' '.join(missing)}`).")
+    if base == DEFAULTS:
+        missing = [v for v in VARIANTS if v not in {row["variant"] for row in rows}]
+        if missing:
+            lines.append(f"Not run yet: {', '.join(missing)} (`python tools/benchmark.py --ablate {' '.join(missing)}`).")
     return "\n".join(lines) + "\n"
+
+
+def ablation_report(architecture: str, records: list[dict], out: Path) -> str:
+    """The table (and plot) of the current recipe's variants, then one per other recipe runs were taken from."""
+    bases = [DEFAULTS] + sorted({r.get("base", DEFAULTS) for r in records if r["model"] == architecture} - {DEFAULTS},
+                                key=_order)
+    tables = []
+    for base in bases:
+        rows = ablation_rows(architecture, records, base)
+        if rows or base == DEFAULTS:
+            plot = out.with_suffix(".png") if base == DEFAULTS else out.with_name(f"{out.stem}_{base}.png")
+            visualize.plot_ablation(rows, plot, architecture + ("" if base == DEFAULTS else f" ({base} recipe)"))
+            tables.append(ablation_table(architecture, rows, base))
+    return "\n".join(tables)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ablate", nargs="+", metavar="VARIANT",
                         help=f"variants to run ('all', or 'list' to see them): {', '.join(VARIANTS)}")
+    parser.add_argument("--base", default=DEFAULTS, choices=list(VARIANTS),
+                        help="the recipe the variants are taken from: the defaults, or one of the variants")
     parser.add_argument("--rerun", action="store_true", help="train again even where a run is recorded")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None,
@@ -199,17 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     done = []
     for variant in variants:
         for seed in args.seeds:
-            record = run_or_reuse(architecture, variant, seed, args.device, records, args.rerun)
-            record.setdefault("recorded", datetime.date.today().isoformat())
-            records = [r for r in records if not (r["model"] == architecture and r["variant"] == variant
-                                                  and r["seed"] == seed)] + [record]
-            save_records(records, args.records)  # after every run: an interrupted ablation keeps what it did
+            config = variant_config(architecture, variant, seed, args.device, args.base)
+            record, new = run_or_reuse(architecture, config, variant, args.base, records, args.rerun)
+            if new:
+                record.setdefault("recorded", datetime.date.today().isoformat())
+                records = [r for r in records if not same_name(r, architecture, args.base, variant, seed)] + [record]
+                save_records(records, args.records)  # after every run: an interrupted ablation keeps what it did
             done.append(record)
     if args.ablate:
-        rows = ablation_rows(architecture, records)
-        text = ablation_table(architecture, rows)
         out = args.out or RESULTS_DIR / "ablation.md"
-        visualize.plot_ablation(rows, out.with_suffix(".png"), architecture)
+        text = ablation_report(architecture, records, out)
     else:
         text = summarize(architecture, done)
         out = args.out or RESULTS_DIR / "benchmark.md"
