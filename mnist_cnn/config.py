@@ -58,6 +58,8 @@ class TrainConfig:
                               "them per step (0: off)")
     outlier_polygons: bool = _option(False, "outlier exposure: outlines of triangles to hexagons among the "
                                      "synthetic non-digits too")
+    outlier_letters: bool = _option(False, "outlier exposure: letters drawn as pen strokes (none a digit is "
+                                    "drawn like) among the synthetic non-digits too")
     # Weight averaging.
     ema: float = _option(0.0, "keep an exponential moving average of the weights with this decay per step "
                          "(e.g. 0.999) and validate, test and save it instead of the last weights (0: off)")

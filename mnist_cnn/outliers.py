@@ -5,8 +5,10 @@ confidence falls on a scribble or a shape instead of landing on some digit at 99
 Two kinds, both shaped like what the preprocessing hands the model (ink fitted to a 20-pixel box
 and centred in 28x28): pen strokes that make no digit (tangles of curves, zigzags, hatching, stars, blots), drawn once per run into a bank; and two training digits run together into one box, what a
 number's touching digits look like when taken whole (so that cutting them apart reads better).
-Letters are left out on purpose: the evaluation's held-out non-digits are letters, shapes,
-scribbles and blotches drawn by another generator (tools/photo_like.py).
+Two more kinds are off by default and measured as options: polygon outlines, and letters drawn as
+pen strokes from skeletons written here (none that a digit is drawn like: no O, I, S, Z, B, G).
+The evaluation's held-out non-digits (letters from fonts, shapes, scribbles, blotches) come from
+another generator (tools/photo_like.py).
 """
 
 from __future__ import annotations
@@ -20,15 +22,54 @@ from .preprocess import fit_in_28
 
 STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
 POLYGON = "polygon"  # a closed outline, close to some 0s: a kind of its own, off by default
+LETTER = "letter"  # off by default too
+
+
+def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:
+    """Points along an ellipse's arc, angles in degrees (0 = right, 90 = down: image rows grow down)."""
+    angles = np.deg2rad(np.linspace(start, end, steps))
+    return [(cx + rx * np.cos(a), cy + ry * np.sin(a)) for a in angles]
+
+
+# Each letter as pen strokes (polylines) in a unit box, x right, y down; small letters use the box's
+# lower part (the fitting to 20 pixels evens the sizes out).
+PEN_LETTERS: dict[str, list[list[tuple[float, float]]]] = {
+    "A": [[(0, 1), (0.5, 0), (1, 1)], [(0.22, 0.6), (0.78, 0.6)]],
+    "E": [[(1, 0), (0, 0), (0, 1), (1, 1)], [(0, 0.5), (0.75, 0.5)]],
+    "F": [[(1, 0), (0, 0), (0, 1)], [(0, 0.48), (0.75, 0.48)]],
+    "H": [[(0, 0), (0, 1)], [(1, 0), (1, 1)], [(0, 0.5), (1, 0.5)]],
+    "K": [[(0, 0), (0, 1)], [(0.9, 0), (0, 0.58)], [(0.3, 0.4), (1, 1)]],
+    "M": [[(0, 1), (0.05, 0), (0.5, 0.65), (0.95, 0), (1, 1)]],
+    "N": [[(0, 1), (0, 0), (1, 1), (1, 0)]],
+    "V": [[(0, 0), (0.5, 1), (1, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (1, 0)]],
+    "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
+    "Y": [[(0, 0), (0.5, 0.5), (1, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "C": [_arc(0.5, 0.5, 0.5, 0.5, 40, 320)],
+    "U": [[(0, 0)] + _arc(0.5, 0.55, 0.5, 0.45, 180, 0) + [(1, 0)]],
+    "P": [[(0, 1), (0, 0), (0.5, 0)] + _arc(0.5, 0.25, 0.45, 0.25, -90, 90) + [(0, 0.5)]],
+    "R": [[(0, 1), (0, 0), (0.5, 0)] + _arc(0.5, 0.25, 0.45, 0.25, -90, 90) + [(0, 0.5)], [(0.4, 0.5), (1, 1)]],
+    "e": [[(0.05, 0.7), (1, 0.7)] + _arc(0.5, 0.7, 0.5, 0.3, 0, -330)],
+    "h": [[(0, 0), (0, 1)], [(0, 0.65)] + _arc(0.5, 0.7, 0.5, 0.3, 180, 360) + [(1, 1)]],
+    "m": [[(0, 0.4), (0, 1)], [(0, 0.6)] + _arc(0.25, 0.65, 0.25, 0.25, 180, 360) + [(0.5, 1)],
+          [(0.5, 0.65)] + _arc(0.75, 0.65, 0.25, 0.25, 180, 360) + [(1, 1)]],
+    "n": [[(0, 0.4), (0, 1)], [(0, 0.6)] + _arc(0.5, 0.7, 0.5, 0.3, 180, 360) + [(1, 1)]],
+    "r": [[(0, 0.4), (0, 1)], [(0, 0.65)] + _arc(0.45, 0.7, 0.45, 0.3, 180, 290)],
+    "u": [[(0, 0.4)] + _arc(0.5, 0.7, 0.5, 0.3, 180, 0) + [(1, 0.4), (1, 1)]],
+    "k": [[(0, 0), (0, 1)], [(0.8, 0.4), (0, 0.75)], [(0.3, 0.65), (0.9, 1)]],
+    "t": [[(0.4, 0), (0.4, 0.9)] + _arc(0.65, 0.9, 0.25, 0.1, 180, 90), [(0, 0.35), (0.85, 0.35)]],
+    "y": [[(0, 0.35), (0.5, 0.8)], [(1, 0.35), (0.25, 1.2)]],
+    "x": [[(0, 0.4), (1, 1)], [(1, 0.4), (0, 1)]],
+}
 BANK_SIZE = 4096
 _DRAW_SIZE = 112  # drawn at 4x, then shrunk with averaging (MNIST's anti-aliasing)
 
 
-def stroke_bank(count: int = BANK_SIZE, seed: int = 0, polygons: bool = False) -> torch.Tensor:
+def stroke_bank(count: int = BANK_SIZE, seed: int = 0, polygons: bool = False, letters: bool = False) -> torch.Tensor:
     """`count` non-digit drawings as uint8 (count, 28, 28), white ink on black, fitted like MNIST;
-    with `polygons`, polygon outlines are a sixth kind."""
+    with `polygons` and `letters`, polygon outlines and pen letters are kinds of their own too."""
     rng = np.random.default_rng([seed, 0x0D1])  # a stream of its own: the run's other draws stay put
-    kinds = STROKE_KINDS + ((POLYGON,) if polygons else ())
+    kinds = STROKE_KINDS + ((POLYGON,) if polygons else ()) + ((LETTER,) if letters else ())
     return torch.from_numpy(np.stack([_fit_like_mnist(_draw_strokes(rng, kinds)) for _ in range(count)]))
 
 
@@ -75,6 +116,13 @@ def _draw_strokes(rng: np.random.Generator, kinds: tuple[str, ...] = STROKE_KIND
             np.linspace(0, 2 * np.pi, count, endpoint=False) + rng.uniform(0, np.pi)
         corners = [(middle + 40 * np.cos(a), middle + 40 * np.sin(a)) for a in angle]
         draw.line(corners + corners[:2], fill=255, width=width)  # past the first corner, so that it closes sharp
+    elif kind == LETTER:  # a pen letter: its skeleton slanted, stretched and wobbled, 70 px high
+        strokes = PEN_LETTERS[list(PEN_LETTERS)[rng.integers(len(PEN_LETTERS))]]
+        slant, aspect = rng.uniform(-0.3, 0.3), rng.uniform(0.55, 1.0)
+        for stroke in strokes:
+            xy = np.array(stroke) + rng.normal(0, 0.03, (len(stroke), 2))
+            x = middle + 70 * aspect * (xy[:, 0] - 0.5) - 70 * slant * (xy[:, 1] - 0.5)
+            draw.line(list(zip(x, middle + 70 * (xy[:, 1] - 0.5))), fill=255, width=width, joint="curve")
     else:  # blots
         for _ in range(int(rng.integers(3, 7))):
             x, y = middle + rng.uniform(-35, 35, 2)

@@ -320,7 +320,9 @@ def _train_one_epoch(trainable, model, optimizer, step_scheduler, train: Split, 
 
 def outlier_bank(config: TrainConfig, device: torch.device) -> torch.Tensor | None:
     """The run's synthetic non-digits for outlier exposure, on `device`; None when it is off."""
-    return stroke_bank(seed=config.seed, polygons=config.outlier_polygons).to(device) if config.outliers > 0 else None
+    if config.outliers == 0:
+        return None
+    return stroke_bank(seed=config.seed, polygons=config.outlier_polygons, letters=config.outlier_letters).to(device)
 
 
 def training_step(trainable: nn.Module, model: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor,

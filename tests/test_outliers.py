@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from mnist_cnn.outliers import POLYGON, _draw_strokes, outlier_batch, run_together, stroke_bank
+from mnist_cnn.outliers import LETTER, PEN_LETTERS, POLYGON, _draw_strokes, outlier_batch, run_together, stroke_bank
 from mnist_cnn.training import predict_logits
 from test_training import small_splits, train_small  # noqa: F401  (a fixture, and the small run)
 
@@ -33,6 +33,18 @@ def test_polygon_outlines_are_closed_and_only_drawn_when_asked():
     plain, with_polygons = stroke_bank(64, seed=3), stroke_bank(64, seed=3, polygons=True)
     assert not torch.equal(plain, with_polygons)
     assert torch.equal(plain, stroke_bank(64, seed=3, polygons=False))
+
+
+def test_pen_letters_are_no_digit_look_alikes_and_only_drawn_when_asked():
+    assert not set(PEN_LETTERS) & set("OoIlSsZzBGgqbD")  # each of these is written like some digit
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        ink = _draw_strokes(rng, (LETTER,)) > 0
+        rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+        assert rows[-1] - rows[0] > 25 and cols[-1] - cols[0] > 25  # a letter's size, in the 112-px sheet
+    plain, with_letters = stroke_bank(64, seed=3), stroke_bank(64, seed=3, letters=True)
+    assert not torch.equal(plain, with_letters)
+    assert torch.equal(plain, stroke_bank(64, seed=3, letters=False))
 
 
 def test_two_digits_run_together_fill_one_flat_box(mnist):

@@ -60,6 +60,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-dropout": ("without dropout", dict(dropout=0.0)),
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
     "polygons": ("with polygon outlines among the synthetic non-digits", dict(outlier_polygons=True)),
+    "letters": ("with pen letters among the synthetic non-digits", dict(outlier_letters=True)),
     "ema": ("with an exponential moving average of the weights (decay 0.999)", dict(ema=0.999)),
     # Not a technique: the one-minute schedule (3 one-cycle epochs, without outlier exposure's extra half
     # batch; a rate cut on validation has no epochs to wait for).
