@@ -79,6 +79,14 @@ def test_a_run_is_known_by_its_settings_and_each_recipe_has_its_own_table(fake_r
     assert len(json.loads(records.read_text())["runs"]) == 3
 
 
+def test_a_base_recipe_can_be_several_variants_joined():
+    config = benchmark.variant_config("improved_cnn", "no-dropout", seed=1, base="strokes-only+onecycle")
+    assert (config.schedule, config.outlier_letters, config.outlier_polygons, config.dropout) == ("onecycle", False, False, 0)
+    assert config.output_dir.endswith("improved_strokes-only+onecycle_no-dropout_seed1")
+    with pytest.raises(SystemExit):
+        benchmark.main(["--ablate", "defaults", "--base", "strokes-only+nothing"])
+
+
 def test_a_record_under_other_settings_is_run_again_and_replaced(fake_runs, tmp_path, monkeypatch):
     records = tmp_path / "runs.json"
     argv = ["--ablate", "defaults", "--seeds", "0", "--records", str(records), "--out", str(tmp_path / "a.md")]

@@ -8,9 +8,9 @@ of the recipe (a technique taken out, or one that is off put in), as a table and
     python tools/benchmark.py --ablate no-dropout --base onecycle   # a variant of another recipe
 
 Full-length training belongs here, not in the test suite. Each run writes its usual outputs to
-benchmark_runs/<model>[_<variant>]_seed<N>/ (not committed), and its figures to
-results/benchmark_runs.json (committed). A run is not repeated when its folder or that record holds
-a run of the same model, variant, seed and settings: an ablation can be finished over several
+benchmark_runs/<model>[_<base>][_<variant>]_seed<N>/ (not committed), and its figures to
+results/benchmark_runs.json (committed). A run is not repeated when that record or its folder holds
+a run of the same model and settings (the seed among them): an ablation can be finished over several
 sessions and machines (each record names its CPU or GPU; the table says which ran each row). A run
 is known by its settings, not its name: when the defaults change, the runs of the old defaults
 become the variant that brings the old setting back (and its ablation, run on the old recipe, stays
@@ -59,8 +59,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-batch-norm": ("without batch norm", dict(batch_norm=False)),
     "no-dropout": ("without dropout", dict(dropout=0.0)),
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
-    "polygons": ("with polygon outlines among the synthetic non-digits", dict(outlier_polygons=True)),
-    "letters": ("with pen letters among the synthetic non-digits", dict(outlier_letters=True)),
+    "no-letters": ("without the pen letters among the synthetic non-digits", dict(outlier_letters=False)),
+    "no-polygons": ("without the polygon outlines among the synthetic non-digits", dict(outlier_polygons=False)),
+    "strokes-only": ("synthetic non-digits without pen letters or polygons (the earlier bank)",
+                     dict(outlier_letters=False, outlier_polygons=False)),
     "ema": ("with an exponential moving average of the weights (decay 0.999)", dict(ema=0.999)),
     # Not a technique: the one-minute schedule (3 one-cycle epochs, without outlier exposure's extra half
     # batch; a rate cut on validation has no epochs to wait for).
@@ -69,11 +71,20 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 }
 
 
+def recipe_changes(base: str) -> dict:
+    """The settings a base recipe changes: `defaults`, a variant, or variants joined by '+'."""
+    return {name: value for part in base.split("+") for name, value in VARIANTS[part][1].items()}
+
+
+def recipe_name(base: str) -> str:
+    return " then ".join(VARIANTS[part][0] for part in base.split("+"))
+
+
 def variant_config(architecture: str, variant: str, seed: int, device: str = "auto",
                    base: str = DEFAULTS) -> TrainConfig:
     """The defaults, then the base recipe's changes, then the variant's."""
     name = "_".join(part for part in (architecture.removesuffix("_cnn"), base, variant) if part != DEFAULTS)
-    return dataclasses.replace(MODELS[architecture].defaults, **{**VARIANTS[base][1], **VARIANTS[variant][1]},
+    return dataclasses.replace(MODELS[architecture].defaults, **{**recipe_changes(base), **VARIANTS[variant][1]},
                                seed=seed, device=device, output_dir=str(BENCHMARK_RUNS_DIR / f"{name}_seed{seed}"))
 
 
@@ -165,7 +176,7 @@ def ablation_rows(architecture: str, records: list[dict], base: str = DEFAULTS) 
     summary, the base first. A variant the base already includes is left out."""
     rows = []
     for variant, (what, changes) in VARIANTS.items():
-        if variant != DEFAULTS and changes.items() <= VARIANTS[base][1].items():
+        if variant != DEFAULTS and changes.items() <= recipe_changes(base).items():
             continue
         runs = {r["seed"]: r for r in records
                 if same_run(r, variant_config(architecture, variant, r["seed"], base=base), architecture)}
@@ -186,7 +197,7 @@ def ablation_table(architecture: str, rows: list[dict], base: str = DEFAULTS) ->
         val = [r["validation_error"] for r in runs]
         paired = [r["validation_error"] - base_by_seed[r["seed"]] for r in runs if r["seed"] in base_by_seed]
         delta = f"{statistics.mean(paired):+.3f}" if paired and row is not baseline else ""
-        what = row["what"] if row is not baseline or base == DEFAULTS else f"the recipe: {VARIANTS[base][0]}"
+        what = row["what"] if row is not baseline or base == DEFAULTS else f"the recipe: {recipe_name(base)}"
         lines.append(f"| {what} (`{row['variant']}`) | {', '.join(str(r['seed']) for r in runs)} | "
                      f"{_mean_spread(val)} | {delta} | {_mean_spread([r['test_error'] for r in runs])} | "
                      f"{', '.join(str(r['test_errors']) for r in runs)} | "
@@ -205,15 +216,22 @@ def ablation_table(architecture: str, rows: list[dict], base: str = DEFAULTS) ->
 def ablation_report(architecture: str, records: list[dict], out: Path) -> str:
     """The table (and plot) of the current recipe's variants, then one per other recipe runs were taken from."""
     bases = [DEFAULTS] + sorted({r.get("base", DEFAULTS) for r in records if r["model"] == architecture} - {DEFAULTS},
-                                key=_order)
+                                key=lambda base: [_order(part) for part in base.split("+")])
     tables = []
     for base in bases:
         rows = ablation_rows(architecture, records, base)
         if rows or base == DEFAULTS:
-            plot = out.with_suffix(".png") if base == DEFAULTS else out.with_name(f"{out.stem}_{base}.png")
+            plot = out.with_suffix(".png") if base == DEFAULTS else out.with_name(f"{out.stem}_{base.replace('+', '_')}.png")
             visualize.plot_ablation(rows, plot, architecture + ("" if base == DEFAULTS else f" ({base} recipe)"))
             tables.append(ablation_table(architecture, rows, base))
     return "\n".join(tables)
+
+
+def _base(text: str) -> str:
+    unknown = [part for part in text.split("+") if part not in VARIANTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ablate", nargs="+", metavar="VARIANT",
                         help=f"variants to run ('all', or 'list' to see them): {', '.join(VARIANTS)}")
-    parser.add_argument("--base", default=DEFAULTS, choices=list(VARIANTS),
-                        help="the recipe the variants are taken from: the defaults, or one of the variants")
+    parser.add_argument("--base", default=DEFAULTS, type=_base,
+                        help="the recipe the variants are taken from: the defaults, a variant, or variants "
+                             "joined by '+' (e.g. strokes-only+onecycle)")
     parser.add_argument("--rerun", action="store_true", help="train again even where a run is recorded")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None,
