@@ -121,8 +121,13 @@ def _order(name: str) -> int:
     return list(VARIANTS).index(name) if name in VARIANTS else len(VARIANTS)
 
 
+def _recipe_order(base: str) -> list[int]:
+    """Where a base recipe goes in the records and the report: by the variants it joins, in VARIANTS' order."""
+    return [_order(part) for part in base.split("+")]
+
+
 def save_records(records: list[dict], path: Path = RECORDS_FILE) -> None:
-    ordered = sorted(records, key=lambda r: (r["model"], _order(r.get("base", DEFAULTS)), r.get("base", DEFAULTS),
+    ordered = sorted(records, key=lambda r: (r["model"], _recipe_order(r.get("base", DEFAULTS)), r.get("base", DEFAULTS),
                                             _order(r["variant"]), r["variant"], r["seed"]))
     write_json(path, {"about": "one entry per benchmark run (tools/benchmark.py); errors in % of the set; "
                                "base: the recipe the variant was taken from",
@@ -216,7 +221,7 @@ def ablation_table(architecture: str, rows: list[dict], base: str = DEFAULTS) ->
 def ablation_report(architecture: str, records: list[dict], out: Path) -> str:
     """The table (and plot) of the current recipe's variants, then one per other recipe runs were taken from."""
     bases = [DEFAULTS] + sorted({r.get("base", DEFAULTS) for r in records if r["model"] == architecture} - {DEFAULTS},
-                                key=lambda base: [_order(part) for part in base.split("+")])
+                                key=_recipe_order)
     tables = []
     for base in bases:
         rows = ablation_rows(architecture, records, base)
