@@ -54,8 +54,10 @@ class TrainConfig:
     erase: float = _option(0.0, "augmentation: probability of erasing a random rectangle")
     # What is not a digit.
     outliers: float = _option(0.0, "outlier exposure: weight of a loss asking for a flat output on synthetic "
-                              "non-digits (pen tangles, hatching, two digits run together), half a batch of "
-                              "them per step (0: off)")
+                              "non-digits (pen tangles, hatching, two digits run together), added to each step "
+                              "(--outlier-share) (0: off)")
+    outlier_share: float = _option(0.5, "outlier exposure: non-digits added to each step, as a fraction of its "
+                                   "digits (each costs the forward and backward pass a digit does)")
     outlier_polygons: bool = _option(False, "outlier exposure: outlines of triangles to hexagons among the "
                                      "synthetic non-digits too")
     outlier_letters: bool = _option(False, "outlier exposure: letters drawn as pen strokes (none a digit is "
@@ -120,6 +122,8 @@ def config_problems(config: TrainConfig) -> list[str]:
     for name in ("erase", "thickness", "one_flags"):
         if not 0 <= getattr(config, name) <= 1:
             problems.append(f"--{name.replace('_', '-')} is a probability, in [0, 1] (got {getattr(config, name)})")
+    if not 0 < config.outlier_share <= 1:
+        problems.append(f"--outlier-share must be in (0, 1] (got {config.outlier_share})")
     if not 0 < config.plateau_factor < 1:
         problems.append(f"--plateau-factor must be in (0, 1) (got {config.plateau_factor})")
     if config.scale >= 1 or config.translate >= 1:

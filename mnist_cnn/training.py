@@ -332,8 +332,9 @@ def training_step(trainable: nn.Module, model: nn.Module, optimizer: torch.optim
     their labels, the gradient norm before clipping or None)."""
     count = len(labels)
     if bank is not None:  # outlier exposure: non-digits in the same forward pass, label -1
-        images = torch.cat([images, outlier_batch(bank, images, count // 2)])
-        labels = torch.cat([labels, labels.new_full((count // 2,), -1)])
+        extra = max(1, int(count * config.outlier_share))  # 0.5: count // 2, as before the share was a setting
+        images = torch.cat([images, outlier_batch(bank, images, extra)])
+        labels = torch.cat([labels, labels.new_full((extra,), -1)])
     if config.augment:
         images = augment_batch(images, labels, config)
     images = normalize(images).contiguous(memory_format=torch.channels_last)
