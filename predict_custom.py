@@ -18,8 +18,6 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from mnist_cnn.inference import DigitAnswer, Prediction, classify, default_model_path, load_model
 from mnist_cnn.preprocess import collect_images
 from mnist_cnn.storage import CheckpointError
@@ -29,9 +27,9 @@ def format_line(result: Prediction, top_k: int) -> str:
     if result.error:
         return f"{result.file}: error: {result.error}"
 
-    def top(digit: DigitAnswer) -> str:
-        order = np.argsort(digit.probabilities)[::-1][:top_k]
-        return ", ".join(f"{d}: {digit.probabilities[d]:.1%}" for d in order)
+    def top(digit: DigitAnswer) -> str:  # the likeliest answers, "no digit" among them
+        answers = [(p, str(d)) for d, p in enumerate(digit.probabilities)] + [(digit.no_digit, "no digit")]
+        return ", ".join(f"{name}: {p:.1%}" for p, name in sorted(answers, reverse=True)[:top_k])
 
     if len(result.digits) == 1:
         digit = result.digits[0]

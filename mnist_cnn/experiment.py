@@ -26,11 +26,23 @@ from .data import MEAN, STD, DataError, load_mnist, split_train_val, to_float
 from .calibration import calibrate, expected_calibration_error, softmax
 from .export import export_onnx
 from .models import MODELS, count_parameters
+from .outliers import calibration_bank
 from .paths import CHECKPOINT_FILE, METRICS_FILE, ONNX_FILE, WEIGHTS_FILE
 from .runtime import Runtime, barrier, machine_info, replicas_identical, seed_everything, start, stop
 from .storage import CheckpointError, write_json
 from .training import FitResult, Split, TrainingInterrupted, fit, predict_logits
 from .weights import save_weights
+
+
+def calibrate_model(model: torch.nn.Module, val: Split, seed: int, batch_size: int) -> dict[str, float]:
+    """Temperature, "no digit" logit and "unsure" threshold (calibration.py), fitted on the
+    validation split and on synthetic non-digits drawn for it (the test set is never used for a
+    choice); {} without a validation split."""
+    if not len(val):
+        return {}
+    others = to_float(calibration_bank(seed)).to(val.images.device)
+    return calibrate(predict_logits(model, val.images, batch_size).cpu().numpy(), val.labels.cpu().numpy(),
+                     predict_logits(model, others, batch_size).cpu().numpy())
 
 
 @dataclasses.dataclass
@@ -117,9 +129,7 @@ def _run(architecture: str, config: TrainConfig, runtime: Runtime, started: floa
 
     logits = predict_logits(model, test.images, config.eval_batch_size)
     metrics = build_metrics(architecture, parameters, config, runtime, result, logits, test.labels)
-    # Calibrated on the validation split (the test set is never used for a choice); none without one.
-    calibration = calibrate(predict_logits(model, val.images, config.eval_batch_size).cpu().numpy(),
-                            val.labels.cpu().numpy()) if len(val) else {}
+    calibration = calibrate_model(model, val, config.seed, config.eval_batch_size)
     test_logits, test_labels = logits.float().cpu().numpy(), test.labels.cpu().numpy()
     temperature = calibration.get("temperature", 1.0)
     metrics["calibration"] = calibration | {

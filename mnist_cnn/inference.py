@@ -35,6 +35,7 @@ class OnnxModel:
     architecture: str
     session: onnxruntime.InferenceSession
     temperature: float = 1.0  # fitted on the validation split at the end of training
+    no_digit_logit: float = -np.inf  # the "no digit" option's (calibration.py); -inf: plain softmax
     min_confidence: float = 0.0  # below it, "unsure": chosen on the validation split (calibration.py)
     tta: bool = False  # average over `tta_views` (7 times the work)
 
@@ -43,12 +44,14 @@ class OnnxModel:
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: images.astype(np.float32)[:, None]})[0]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Calibrated: the softmax of the logits divided by the model's temperature; with `tta`, the
-        mean of those over the views of each image."""
+        """Calibrated: the softmax of the logits divided by the model's temperature, beside the "no
+        digit" option (the ten sum to 1 less its probability); with `tta`, the mean of those over the
+        views of each image."""
         if not self.tta:
-            return softmax(self.logits(images), self.temperature)
+            return softmax(self.logits(images), self.temperature, self.no_digit_logit)
         views = tta_views(images)
-        return softmax(self.logits(views.reshape(-1, 28, 28)), self.temperature).reshape(*views.shape[:2], 10).mean(0)
+        return softmax(self.logits(views.reshape(-1, 28, 28)), self.temperature,
+                       self.no_digit_logit).reshape(*views.shape[:2], 10).mean(0)
 
 
 def tta_views(images: np.ndarray) -> np.ndarray:
@@ -88,7 +91,8 @@ def load_model(path: str | Path) -> OnnxModel:
         raise CheckpointError(f"{path}: takes {[(i.name, i.shape) for i in inputs]} and gives "
                               f"{[(o.name, o.shape) for o in outputs]}, not 28x28 images to 10 digit scores")
     calibration = {}
-    for key, default, low, high in (("temperature", 1.0, 0.01, 100), ("min_confidence", 0.0, 0, 1)):
+    for key, default, low, high in (("temperature", 1.0, 0.01, 100), ("no_digit_logit", -np.inf, -np.inf, 100),
+                                    ("min_confidence", 0.0, 0, 1)):
         try:
             calibration[key] = float(metadata.get(key, default))
         except ValueError:
@@ -110,6 +114,7 @@ class DigitAnswer:
     unsure: bool  # confidence below the threshold: the top guesses are in `probabilities`
     box: list[int]  # left, top, right, bottom in the image's own pixels (right, bottom exclusive)
     touching: bool = False  # cut out of digits written touching: the cut is a guess
+    no_digit: float = 0.0  # the "no digit" option's probability: what the ten leave of 1
 
 
 @dataclass
@@ -173,7 +178,8 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
         unsure = confidence < min_confidence
         digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
                                   [round(float(p), 6) for p in probabilities], unsure,
-                                  [round(edge * scale) for edge in digit.box], digit.touching))
+                                  [round(edge * scale) for edge in digit.box], digit.touching,
+                                  round(max(0.0, 1 - float(probabilities.sum())), 6)))
     unsure = any(d.unsure for d in digits)
     return Prediction(name, None if unsure else "".join(str(d.prediction) for d in digits),
                       min(d.confidence for d in digits), unsure, digits)

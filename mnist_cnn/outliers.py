@@ -62,6 +62,7 @@ PEN_LETTERS: dict[str, list[list[tuple[float, float]]]] = {
     "x": [[(0, 0.4), (1, 1)], [(1, 0.4), (0, 1)]],
 }
 BANK_SIZE = 4096
+CALIBRATION_STREAM = 1_000_003  # added to a run's seed: its calibration non-digits are not its training bank's
 _DRAW_SIZE = 112  # drawn at 4x, then shrunk with averaging (MNIST's anti-aliasing)
 
 
@@ -71,6 +72,12 @@ def stroke_bank(count: int = BANK_SIZE, seed: int = 0, polygons: bool = False, l
     rng = np.random.default_rng([seed, 0x0D1])  # a stream of its own: the run's other draws stay put
     kinds = STROKE_KINDS + ((POLYGON,) if polygons else ()) + ((LETTER,) if letters else ())
     return torch.from_numpy(np.stack([_fit_like_mnist(_draw_strokes(rng, kinds)) for _ in range(count)]))
+
+
+def calibration_bank(seed: int, count: int = 2048) -> torch.Tensor:
+    """Non-digits for fitting the "no digit" logit after training (calibration.py): every kind the
+    training bank can hold, from a stream no training run draws."""
+    return stroke_bank(count, seed=seed + CALIBRATION_STREAM, polygons=True, letters=True)
 
 
 def _draw_strokes(rng: np.random.Generator, kinds: tuple[str, ...] = STROKE_KINDS) -> np.ndarray:

@@ -162,8 +162,8 @@ def test_cli_json_top_k_and_plot(mnist, tmp_path):
     assert [r["prediction"] for r in records] == [str(y) for y in mnist.test_labels[:3].tolist()]
     assert set(records[0]) == {"file", "prediction", "confidence", "unsure", "digits", "error"}
     digit = records[0]["digits"][0]
-    assert set(digit) == {"prediction", "confidence", "probabilities", "unsure", "box", "touching"}
-    assert sum(digit["probabilities"]) == pytest.approx(1, abs=1e-4)
+    assert set(digit) == {"prediction", "confidence", "probabilities", "unsure", "box", "touching", "no_digit"}
+    assert sum(digit["probabilities"]) + digit["no_digit"] == pytest.approx(1, abs=1e-5)
     left, top, right, bottom = digit["box"]  # in the 28x28 file's own pixels, around the digit
     assert 0 <= left < right <= 28 and 0 <= top < bottom <= 28 and bottom - top >= 15
     with Image.open(tmp_path / "plot.png") as plot:
@@ -213,7 +213,17 @@ def test_a_low_confidence_is_answered_unsure_with_the_top_guesses(mnist, tmp_pat
     assert "unsure (" in run_cli(tmp_path / "seven.png", "--model", BASIC_MODEL, "--min-confidence", "1").stdout
 
 
+def test_a_drawn_star_is_answered_no_digit(tmp_path):
+    page = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(page).line([(100, 20), (130, 180), (20, 70), (180, 70), (70, 180), (100, 20)], fill=0, width=8)
+    page.save(tmp_path / "star.png")
+    line = run_cli(tmp_path / "star.png", "--model", REPO_DIR / "output_improved" / "model.onnx").stdout
+    assert ": unsure (" in line and "top-3: no digit: " in line, line  # "no digit" is the likeliest answer
+    record = json.loads(run_cli(tmp_path / "star.png", "--json").stdout)[0]["digits"][0]
+    assert record["unsure"] and record["no_digit"] > 0.5 > max(record["probabilities"])
+
+
 def test_the_committed_models_carry_their_calibration():
     for path in (BASIC_MODEL, REPO_DIR / "output_improved" / "model.onnx"):
         model = load_model(path)
-        assert 0.1 < model.temperature < 10 and 0.3 < model.min_confidence < 1
+        assert 0.1 < model.temperature < 10 and 0.01 < model.min_confidence < 1 and np.isfinite(model.no_digit_logit)

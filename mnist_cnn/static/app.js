@@ -107,14 +107,15 @@ function probabilityBars(digit, index, count) {
                                             : `${digit.prediction} (${(100 * digit.confidence).toFixed(1)}%)`);
   block.append(title);
   const top = digit.probabilities.indexOf(Math.max(...digit.probabilities));
-  digit.probabilities.forEach((p, d) => {
+  // The ten digits, then "none": the share the model gives to "no digit here".
+  [...digit.probabilities, digit.no_digit ?? 0].forEach((p, d) => {
     const row = document.createElement("div");
     row.className = d === top ? "bar top" : "bar";
     const fill = document.createElement("div");
     fill.className = "fill";
     fill.style.width = `${(100 * p).toFixed(1)}%`;
     const name = document.createElement("span"), value = document.createElement("span");
-    name.textContent = d;
+    name.textContent = d < 10 ? d : "none";
     value.textContent = `${(100 * p).toFixed(1)}%`;
     const track = document.createElement("div");
     track.append(fill);
