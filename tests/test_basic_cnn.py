@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import torch
@@ -10,6 +11,8 @@ from mnist_cnn.data import to_float
 from mnist_cnn.inference import load_model
 from mnist_cnn.models import BasicCNN, count_parameters, load_trained_model
 from mnist_cnn.training import predict_logits
+from mnist_cnn.weights import load_weights, save_weights
+from tools import export_onnx as export_onnx_tool
 
 EXPECTED_FILES = ["metrics.json", "model.safetensors", "model.onnx", "checkpoint.pt", "training_curves.png",
                   "test_results/confusion_matrix.png", "test_results/predictions.png",
@@ -47,6 +50,25 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert metrics["device"].split()[0] in ("cpu", "cuda:0", "mps") and metrics["world_size"] == 1
     machine = metrics["machine"]  # figures from different machines must be told apart
     assert machine["cpu"] and machine["physical_cores"] >= 1 and machine["torch_threads"] >= 1
+    # Fitted on the validation split and synthetic non-digits; the ONNX file carries the same.
+    calibration = metrics["calibration"]
+    assert {"temperature", "no_digit_logit", "min_confidence"} <= set(calibration)
+    model = load_model(tiny_run / "model.onnx")
+    assert (model.temperature, model.no_digit_logit, model.min_confidence) == pytest.approx(
+        (calibration["temperature"], calibration["no_digit_logit"], calibration["min_confidence"]))
+
+
+def test_weights_without_a_calibration_get_one_fitted_and_stored(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    arrays, metadata = load_weights(run / "model.safetensors")
+    save_weights(run / "model.safetensors", arrays, {k: v for k, v in metadata.items() if k != "calibration"})
+    (run / "model.onnx").unlink()
+    assert export_onnx_tool.main([str(run)]) == 0
+    fitted = load_weights(run / "model.safetensors")[1]["calibration"]
+    assert fitted == pytest.approx(metadata["calibration"])  # the training run's own fit, found again
+    assert json.loads((run / "metrics.json").read_text())["calibration"]["no_digit_logit"] == fitted["no_digit_logit"]
+    assert load_model(run / "model.onnx").no_digit_logit == pytest.approx(fitted["no_digit_logit"])
 
 
 def test_visualize_redraws_a_runs_plots_from_its_folder(tiny_run):

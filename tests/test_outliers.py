@@ -1,11 +1,16 @@
 """Outlier exposure: synthetic non-digits shaped like the model's inputs, and what training on them does."""
 
+import dataclasses
+
 import numpy as np
+import pytest
 import torch
 from scipy import ndimage
 
+from mnist_cnn.config import config_problems
+from mnist_cnn.models import MODELS
 from mnist_cnn.outliers import LETTER, PEN_LETTERS, POLYGON, _draw_strokes, outlier_batch, run_together, stroke_bank
-from mnist_cnn.training import predict_logits
+from mnist_cnn.training import make_optimizer, predict_logits, training_step
 from test_training import small_splits, train_small  # noqa: F401  (a fixture, and the small run)
 
 
@@ -55,6 +60,19 @@ def test_two_digits_run_together_fill_one_flat_box(mnist):
     assert (pairs[:, 0, :, :14].sum((1, 2)) > 5).all() and (pairs[:, 0, :, 14:].sum((1, 2)) > 5).all()
     batch = outlier_batch(stroke_bank(16), digits, 6)
     assert batch.shape == (6, 1, 28, 28) and 0 <= batch.min() and batch.max() <= 1
+
+
+@pytest.mark.parametrize("share, extra", [(0.5, 8), (0.25, 4), (1.0, 16)])
+def test_the_outlier_share_sets_how_many_non_digits_join_each_step(mnist, share, extra):
+    config = dataclasses.replace(MODELS["improved_cnn"].defaults, outlier_share=share)
+    model = MODELS["improved_cnn"].build(config)
+    batch_sizes = []
+    model.register_forward_hook(lambda module, inputs, output: batch_sizes.append(len(inputs[0])))
+    digits, labels = mnist.train_images[:16].unsqueeze(1).float() / 255, mnist.train_labels[:16]
+    training_step(model, model, make_optimizer(model, config), digits, labels, config, stroke_bank(32))
+    assert batch_sizes == [16 + extra]
+    assert config_problems(dataclasses.replace(config, outlier_share=0.0)) == [
+        "--outlier-share must be in (0, 1] (got 0.0)"]
 
 
 def test_training_with_outliers_flattens_the_output_on_non_digits(small_splits, tmp_path):  # noqa: F811
