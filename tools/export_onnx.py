@@ -24,8 +24,8 @@ from mnist_cnn.export import export_onnx  # noqa: E402
 from mnist_cnn.models import load_trained_model  # noqa: E402
 from mnist_cnn.paths import METRICS_FILE, ONNX_FILE, WEIGHTS_FILE  # noqa: E402
 from mnist_cnn.storage import CheckpointError, write_json  # noqa: E402
-from mnist_cnn.weights import load_weights, save_weights  # noqa: E402
 from mnist_cnn.training import Split  # noqa: E402
+from mnist_cnn.weights import load_weights, save_weights  # noqa: E402
 
 
 def validation_calibration(model, run_dir: Path) -> dict[str, float]:
