@@ -66,11 +66,9 @@ def fit_no_digit_logit(logits: np.ndarray, labels: np.ndarray, other_logits: np.
 
     def loss(b):
         digits = -log_softmax(logits, temperature, b)[rows, labels].mean()
-        # log P(no digit) = b - log(exp(b) + sum exp(z / T)), computed stably.
-        scaled = other_logits / temperature
-        top = np.maximum(scaled.max(1), b)
-        no_digit = b - top - np.log(np.exp(scaled - top[:, None]).sum(1) + np.exp(b - top))
-        return digits - no_digit.mean()
+        # "No digit" as an eleventh column (its logit scaled back up, as log_softmax divides by T).
+        with_option = np.column_stack([other_logits, np.full(len(other_logits), b * temperature)])
+        return digits - log_softmax(with_option, temperature)[:, -1].mean()
     return float(_golden_section(loss, -20.0, 50.0))
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,13 @@ from .runtime import Runtime, barrier, machine_info, replicas_identical, seed_ev
 from .storage import CheckpointError, write_json
 from .training import FitResult, Split, TrainingInterrupted, fit, predict_logits
 from .weights import save_weights
+
+
+def recorded_split(run_dir: Path, num_images: int) -> tuple[dict, torch.Tensor]:
+    """A finished run's config, from its metrics.json, and the validation indices (of the
+    `num_images` training images) it held out, rebuilt from that config's seed and size."""
+    config = json.loads((Path(run_dir) / METRICS_FILE).read_text())["config"]
+    return config, split_train_val(num_images, config["val_size"], config["seed"])[1]
 
 
 def calibrate_model(model: torch.nn.Module, val: Split, seed: int, batch_size: int) -> dict[str, float]:

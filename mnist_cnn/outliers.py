@@ -5,8 +5,9 @@ confidence falls on a scribble or a shape instead of landing on some digit at 99
 Two kinds, both shaped like what the preprocessing hands the model (ink fitted to a 20-pixel box
 and centred in 28x28): pen strokes that make no digit (tangles of curves, zigzags, hatching, stars, blots), drawn once per run into a bank; and two training digits run together into one box, what a
 number's touching digits look like when taken whole (so that cutting them apart reads better).
-Two more kinds are off by default and measured as options: polygon outlines, and letters drawn as
-pen strokes from skeletons written here (none that a digit is drawn like: no O, I, S, Z, B, G).
+Two more kinds, polygon outlines and letters drawn as pen strokes from skeletons written here (none
+that a digit is drawn like: no O, I, S, Z, B, G), are switches of their own, on in the improved
+model's recipe (mnist_cnn/models.py).
 The evaluation's held-out non-digits (letters from fonts, shapes, scribbles, blotches) come from
 another generator (tools/photo_like.py).
 """
@@ -21,8 +22,8 @@ from PIL import Image, ImageDraw
 from .preprocess import fit_in_28
 
 STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
-POLYGON = "polygon"  # a closed outline, close to some 0s: a kind of its own, off by default
-LETTER = "letter"  # off by default too
+POLYGON = "polygon"  # a closed outline, close to some 0s: a kind of its own (--outlier-polygons)
+LETTER = "letter"  # a pen letter (--outlier-letters)
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, steps: int = 12) -> list:

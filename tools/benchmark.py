@@ -234,10 +234,16 @@ def ablation_report(architecture: str, records: list[dict], out: Path) -> str:
     return "\n".join(tables)
 
 
+def _unknown(names: list[str]) -> str | None:
+    """The complaint about names that are not variants; None when all are."""
+    unknown = [name for name in names if name not in VARIANTS]
+    return f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}" if unknown else None
+
+
 def _base(text: str) -> str:
-    unknown = [part for part in text.split("+") if part not in VARIANTS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    complaint = _unknown(text.split("+"))
+    if complaint:
+        raise argparse.ArgumentTypeError(complaint)
     return text
 
 
@@ -261,9 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"{name:<20} {what}" for name, (what, _) in VARIANTS.items()))
         return 0
     variants = list(VARIANTS) if args.ablate == ["all"] else (args.ablate or [DEFAULTS])
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    complaint = _unknown(variants)
+    if complaint:
+        parser.error(complaint)
     records = load_records(args.records)
     done = []
     for variant in variants:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,9 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/ensemble.py
 
-from mnist_cnn.data import load_mnist, split_train_val, to_float  # noqa: E402
+from mnist_cnn.data import load_mnist, to_float  # noqa: E402
+from mnist_cnn.experiment import recorded_split  # noqa: E402
 from mnist_cnn.inference import OnnxModel, load_model, tta_views  # noqa: E402
-from mnist_cnn.paths import BENCHMARK_RUNS_DIR, METRICS_FILE, ONNX_FILE, RESULTS_DIR  # noqa: E402
+from mnist_cnn.paths import BENCHMARK_RUNS_DIR, ONNX_FILE, RESULTS_DIR  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 
 
@@ -68,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = {False: 0.0, True: 0.0}
     for run in runs:
         model = load_model(run / ONNX_FILE)
-        config = json.loads((run / METRICS_FILE).read_text())["config"]
-        _, val_index = split_train_val(len(train_labels), config["val_size"], config["seed"])
+        config, val_index = recorded_split(run, len(train_labels))
         val_index = val_index[:count].numpy()
         val_images, val_labels = train_images[val_index], train_labels[val_index]
         figures = {}

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/export_onnx.py
 
-from mnist_cnn.data import load_mnist, split_train_val, to_float  # noqa: E402
-from mnist_cnn.experiment import calibrate_model  # noqa: E402
+from mnist_cnn.data import load_mnist, to_float  # noqa: E402
+from mnist_cnn.experiment import calibrate_model, recorded_split  # noqa: E402
 from mnist_cnn.export import export_onnx  # noqa: E402
 from mnist_cnn.models import load_trained_model  # noqa: E402
 from mnist_cnn.paths import METRICS_FILE, ONNX_FILE, WEIGHTS_FILE  # noqa: E402
@@ -29,11 +29,8 @@ from mnist_cnn.weights import load_weights, save_weights  # noqa: E402
 
 
 def validation_calibration(model, run_dir: Path) -> dict[str, float]:
-    config = json.loads((run_dir / METRICS_FILE).read_text())["config"]
-    if not config["val_size"]:
-        return {}
     data = load_mnist()
-    _, val_index = split_train_val(len(data.train_labels), config["val_size"], config["seed"])
+    config, val_index = recorded_split(run_dir, len(data.train_labels))
     val = Split(to_float(data.train_images[val_index]), data.train_labels[val_index])
     return calibrate_model(model, val, config["seed"], 1000)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 
@@ -24,9 +23,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/unsure_report.py
 
 from mnist_cnn.calibration import confidence_threshold  # noqa: E402
-from mnist_cnn.data import load_mnist, split_train_val  # noqa: E402
+from mnist_cnn.data import load_mnist  # noqa: E402
+from mnist_cnn.experiment import recorded_split  # noqa: E402
 from mnist_cnn.inference import OnnxModel, load_model  # noqa: E402
-from mnist_cnn.paths import METRICS_FILE, ONNX_FILE, RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
+from mnist_cnn.paths import ONNX_FILE, RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.evaluate import digit_on_paper  # noqa: E402
@@ -62,8 +62,7 @@ def rules(run_dir: Path, train_images: np.ndarray) -> dict[str, OnnxModel]:
     """The run's model with the top probability alone and with its "no digit" option, each with
     the threshold that withholds 1% of its validation digits."""
     model = load_model(run_dir / ONNX_FILE)
-    config = json.loads((run_dir / METRICS_FILE).read_text())["config"]
-    _, val_index = split_train_val(len(train_images), config["val_size"], config["seed"])
+    _, val_index = recorded_split(run_dir, len(train_images))
     logits = model.logits(train_images[val_index.numpy()])
     found = {}
     for name, no_digit in (("top probability", -np.inf), ('with "no digit"', model.no_digit_logit)):
