@@ -231,69 +231,71 @@ def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
     somewhere."""
     noise = noise_level(ink) if noise is None else noise
     weak, strong = ink_levels(ink, noise)
-    lines = ruling_level(ink, weak)
+    lines = ruling_level(ink, noise)
     if lines.any():
         # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
         # as it is (from twice the line's level up), so that the stroke is not cut there.
         cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
-        # What is left mostly on the lines is what the subtraction missed of them, not a digit.
+        # What is left mostly on the lines' own pixels (no darker than twice the line) is what the
+        # subtraction missed of them, not a digit; a digit's stroke along a line is darker than that.
         # Where nothing else is left (a tight crop of a 1 or a 7), the lines stay.
-        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=lines > 0)
+        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=(lines > 0) & (ink < 2 * lines))
         if found.any():
             return found, cleaned
     return _select_digit(ink, weak, strong), ink
 
 
-def ruling_level(ink: np.ndarray, mask: np.ndarray, fraction: float = 0.75) -> np.ndarray:
+def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65) -> np.ndarray:
     """The ink of ruled or squared paper's lines, zero elsewhere: subtracted from the picture, it
     leaves the digit whole where it crosses a line in darker ink (removing the lines' pixels would
     cut the digit at every crossing).
 
-    Lines are searched in `mask` (the ink): parallel straight lines, within 6 degrees of horizontal
-    or vertical, longer than `fraction` of the picture (gaps allowed), as a sheet photographed
-    slightly askew keeps its ruling straight, not level. At half resolution (a 2x2 block is ink if
-    any of it is), where a line one or two pixels wide stays one row and the search costs a quarter."""
-    h, w = mask.shape
-    def pool(image, reduce):
-        padded = np.pad(image, ((0, h % 2), (0, w % 2)), mode="edge")
-        return reduce(padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2), axis=(1, 3))
-    pooled, block_ink = pool(mask, np.any), pool(ink, np.max)
-    level = np.zeros(pooled.shape, np.float32)
-    for picture, strength, found in ((pooled, block_ink, level), (pooled.T, block_ink.T, level.T)):
-        lines = _parallel_lines(picture, fraction)
+    Lines are parallel straight lines within 6 degrees of horizontal or vertical, as a sheet
+    photographed slightly askew keeps its ruling straight, not level, each running along at least
+    `fraction` of the picture. Searched at half resolution (a 2x2 block keeps its darkest ink),
+    where a line one or two pixels wide stays one row and the search costs a quarter."""
+    h, w = ink.shape
+    padded = np.pad(ink, ((0, h % 2), (0, w % 2)), mode="edge")
+    block_ink = padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).max(axis=(1, 3))
+    level = np.zeros(block_ink.shape, np.float32)
+    for strength, found in ((block_ink, level), (block_ink.T, level.T)):
+        lines = _parallel_lines(strength, noise, fraction)
         if lines is not None:
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
 
 
-def _parallel_lines(picture: np.ndarray, fraction: float):
-    """Three or more thin parallel lines within 6 degrees of the rows, each running through at
-    least `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
-    which sheared pixels lie inside it), at the slope that finds most of them; None if none does.
+def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
+    """Three or more thin parallel lines within 6 degrees of the rows, each running along at least
+    `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
+    which sheared pixels lie inside it), at the slope whose lines stand out most; None if none does.
     Each slope is tried by shearing the picture so that a line at that slope becomes a row."""
-    h, w = picture.shape
+    h, w = strength.shape
     columns = np.broadcast_to(np.arange(w), (h, w))
-    best = None
-    for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.5))):
+    best, best_score = None, 0.0
+    for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
         rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
         inside = (rows >= 0) & (rows < h)
-        sheared = picture[rows.clip(0, h - 1), columns] & inside
-        # A line whose slope falls between two of those tried wanders by a row: look at three.
-        band = sheared | np.roll(sheared, 1, 0) | np.roll(sheared, -1, 0)
-        line = _dense_rows(band, int(fraction * w)) & sheared
-        # A row is on a line when it holds a good part of it (a line between two rows holds half in
-        # each) and stands out of the rows around it: not the rows beside a line, dense only
-        # through the band, nor rows through a digit or a noisy desk.
-        counts = sheared.sum(1)
-        around = np.median(sliding_window_view(np.pad(counts, 5, mode="edge"), 11), axis=1)
-        on_line = (line.sum(1) >= 0.4 * fraction * w) & (counts - around >= 0.25 * fraction * w)
-        # Ruling is thin and comes in three or more lines; a thick stroke, or a long stroke or two
-        # (a 1, the sides of a 0), is not ruling.
-        thin_rows = _thin_bands(on_line, max(3, round(0.02 * h)))
-        line &= thin_rows[:, None]
-        if len(_bands(thin_rows)[0]) >= 3 and (best is None or line.sum() > best[0].sum()):
-            best = line, rows, inside
+        sheared = np.where(inside, strength[rows.clip(0, h - 1), columns], -np.inf)
+        # A row's ink along most of its length (the level that `fraction` of its pixels reach): high
+        # on a line, even one broken into dashes by noise or faint ink, and not raised by a digit's
+        # stroke or a desk, which cover a minority of the row. Read off each row sorted.
+        length = inside.sum(1)
+        position = w - length + np.floor((1 - fraction) * (length - 1)).astype(int)
+        along = np.take_along_axis(np.sort(sheared, axis=1), position[:, None], axis=1)[:, 0]
+        along = np.where(length >= fraction * w, along, 0)
+        # A line stands out of the rows around it, by more than the paper's noise. Ruling is thin and
+        # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
+        # 0 cropped tight), is not ruling.
+        around = np.median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
+        standing = along - around
+        on_line = _thin_bands(standing, max(noise, 0.01), max(3, round(0.02 * h)))
+        starts, ends = _bands(on_line)
+        score = float(standing[on_line].sum())
+        if len(starts) >= 3 and score > best_score:
+            line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
+            best, best_score = (line, rows, inside), score
     return best
 
 
@@ -323,27 +325,15 @@ def _bands(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(steps == 1), np.flatnonzero(steps == -1)
 
 
-def _thin_bands(flags: np.ndarray, max_width: int) -> np.ndarray:
-    """`flags` with its runs of True wider than `max_width` cleared."""
-    starts, ends = _bands(flags)
-    keep = np.zeros_like(flags)
+def _thin_bands(values: np.ndarray, threshold: float, max_width: int) -> np.ndarray:
+    """Where `values` (1-D) reaches `threshold`, in runs whose core (what reaches half the run's
+    peak: a strong line's shoulders reach the threshold too) is at most `max_width` long."""
+    starts, ends = _bands(values >= threshold)
+    keep = np.zeros(values.shape, bool)
     for start, end in zip(starts, ends):
-        keep[start:end] = end - start <= max_width
+        run = values[start:end]
+        keep[start:end] = np.sum(run >= 0.5 * run.max()) <= max_width
     return keep
-
-
-def _dense_rows(mask: np.ndarray, length: int, density: float = 0.75) -> np.ndarray:
-    """The pixels of `mask` covered by a horizontal window of `length` pixels that is at least
-    `density` full: a ruled line, even where noise or faint ink breaks it up into dashes."""
-    h, w = mask.shape
-    if length > w:
-        return np.zeros_like(mask)
-    totals = np.cumsum(np.pad(mask, ((0, 0), (1, 0))), axis=1)
-    dense = totals[:, length:] - totals[:, :-length] >= density * length  # window [j, j + length)
-    cover = np.zeros((h, w + 1), np.int32)
-    cover[:, :w - length + 1] += dense
-    cover[:, length:] -= dense
-    return (np.cumsum(cover, axis=1)[:, :w] > 0) & mask
 
 
 def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
