@@ -173,10 +173,18 @@ def _smooth(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def noise_level(ink: np.ndarray) -> float:
-    """The paper's noise (grain, JPEG, sensor), as a standard deviation. Ink covers a minority of
-    the pixels, so the median absolute deviation measures the paper."""
-    return float(1.4826 * np.median(np.abs(ink - np.median(ink))))
+def noise_level(ink: np.ndarray, block: int = 16) -> float:
+    """The paper's noise (grain, JPEG, sensor), as a standard deviation: the median absolute
+    deviation within squares of `block` pixels, the median over the squares. Over the whole picture
+    at once, a grainy desk filling a third of it would count: faint strokes on the paper would fall
+    under a noise that is not theirs. Ink covers a minority of the squares."""
+    h, w = ink.shape
+    if h < 2 * block or w < 2 * block:
+        return float(1.4826 * np.median(np.abs(ink - np.median(ink))))
+    squares = ink[:h // block * block, :w // block * block].reshape(h // block, block, w // block, block)
+    squares = squares.transpose(0, 2, 1, 3).reshape(h // block, w // block, block * block)
+    deviation = np.abs(squares - np.median(squares, axis=2, keepdims=True))
+    return float(1.4826 * np.median(np.median(deviation, axis=2)))
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -238,10 +246,13 @@ def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
         cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
         # What is left mostly on the lines' own pixels (no darker than twice the line) is what the
         # subtraction missed of them, not a digit; a digit's stroke along a line is darker than that.
-        # Where nothing else is left (a tight crop of a 1 or a 7), the lines stay.
-        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=(lines > 0) & (ink < 2 * lines))
+        # Where nothing is left (a stroke cropped tight, taken for one of the lines), the picture is
+        # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
+        line_pixels = (lines > 0) & (ink < 2 * lines)
+        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=line_pixels)
         if found.any():
             return found, cleaned
+        return _select_digit(ink, weak, strong, on_lines=line_pixels), ink
     return _select_digit(ink, weak, strong), ink
 
 
@@ -359,24 +370,31 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     on_border = np.zeros((h, w), bool)
     on_border[[0, -1]], on_border[:, [0, -1]] = True, True
     along_border = np.bincount(labels[on_border], minlength=count + 1)[1:] > 0.25 * max(h, w)
+    # A side more than half covered by ink is a desk or a sheet's edge there, which the desk's grain
+    # may break into many pieces, each short along the side; a digit touches a side where its strokes end.
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        if np.mean(side > 0) > 0.5:
+            along_border[np.unique(side[side > 0]) - 1] = True
     # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
     usable = has_strong & (area >= 0.0005 * h * w) & ~horizontal_line
     if on_lines is not None:
         usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
-    candidates = usable & ~touches_border & ~vertical_line
-    if not candidates.any():  # a digit cropped tight touches the border, a 1 is a vertical line
-        candidates = usable & ~along_border & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
-    if not candidates.any():
-        return np.zeros_like(weak)
-    # Grow a box from the heaviest candidate, taking in the candidates close to it.
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it
     # may belong to one (a 7's or a 5's bar drawn apart): it joins a digit, it does not start one.
     flat = (width >= 0.15 * w) & (height <= 0.15 * width)
+    candidates = usable & ~touches_border & ~vertical_line
+    # A digit cropped tight touches the border where its strokes end, a 1 is a vertical line: taken
+    # when nothing away from the border could be a digit, or only specks that weigh far less.
+    tight = usable & ~along_border & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+    heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
+    if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest:
+        candidates = tight
     if not (candidates & ~flat).any():
         return np.zeros_like(weak)
+    # Grow a box from the heaviest candidate, taking in the candidates close to it.
     seed = np.argmax(np.where(candidates & ~flat, mass, -1))
     kept = index == seed + 1
     box = [top[seed], left[seed], bottom[seed], right[seed]]

@@ -110,6 +110,11 @@ def test_a_thin_separate_stroke_stays_with_its_digit():
     ("blank page", np.full((300, 300), 0.9, np.float32)),
     ("ruled lines only", sheet(np.zeros((28, 28), np.uint8), lines=range(15, 420, 45))),
     ("uniform noise", np.random.default_rng(0).random((300, 300)).astype(np.float32)),
+    # The grid, once found and subtracted, leaves nothing; read again without the subtraction, it
+    # must not be taken whole for a digit (it was, before its own pixels were left out there too).
+    ("a blank squared sheet on a desk", np.clip(
+        sheet(np.zeros((28, 28), np.uint8), lines=range(60, 380, 40), columns=range(60, 320, 40), desk=40)
+        + np.random.default_rng(0).normal(0, 0.01, (420, 360)), 0, 1).astype(np.float32)),
 ])
 def test_pictures_without_a_digit_are_refused(name, picture):
     with pytest.raises(ImageError, match="no digit found"):
@@ -165,7 +170,7 @@ PLAIN = dict(pen="normal", faint=False, ruling="plain", desk=False, angle=0.0, s
                          ids=["desk", "shadow", "ruled askew", "squared", "16-bit scan", "thin pen", "thick marker",
                               "faint pencil", "faint thin pencil"])
 def test_rendered_photos_one_trouble_at_a_time(model, mnist, trouble):
-    # Measured on these 40 (seed 1): 1.00 each, except ruled askew 0.95, thick marker 0.975, faint thin 0.95.
+    # Measured on these 40 (seed 1): 1.00 each, except thin pen 0.975, thick marker 0.95, faint thin 0.925.
     assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | trouble)) >= 0.875
 
 
@@ -175,14 +180,21 @@ def test_a_thin_pen_on_squared_paper_on_a_desk(model, mnist):
     assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | dict(ruling="squared", pen="thin", desk=True))) >= 0.95
 
 
+def test_faint_thin_pencil_on_a_sheet_on_a_grainy_desk(model, mnist):
+    # Measured on these 40 (seed 1): 0.90; 0.775 when the noise was measured over the whole picture,
+    # where the desk's grain raised it over the faint strokes' contrast.
+    faint_on_desk = dict(faint=True, pen="thin", desk=True)
+    assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | faint_on_desk)) >= 0.85
+
+
 def test_hard_photos_and_canvas_drawings(model, mnist):
-    # Every trouble at random at once: 96% of these 100 (95.2% of the first 500, README); canvas 99%.
+    # Every trouble at random at once: 97% of these 100 (the first 500: README); canvas 98%.
     assert accuracy_on(model, mnist, render_hard_photo, 100) >= 0.9
     assert accuracy_on(model, mnist, render_canvas, 100) >= 0.96
 
 
 def test_photos_of_a_blank_sheet_are_mostly_refused():
-    # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 27 of these 30
+    # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 25 of these 30
     # refused (what is left is pieces of lines and sheet edges; README).
     rng = np.random.default_rng(2)
     refused = 0
