@@ -302,9 +302,8 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
         around = np.median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
         standing = along - around
         on_line = _thin_bands(standing, max(noise, 0.01), max(3, round(0.02 * h)))
-        starts, ends = _bands(on_line)
         score = float(standing[on_line].sum())
-        if len(starts) >= 3 and score > best_score:
+        if len(_bands(on_line)[0]) >= 3 and score > best_score:
             line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
             best, best_score = (line, rows, inside), score
     return best

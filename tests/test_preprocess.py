@@ -177,7 +177,8 @@ def test_rendered_photos_one_trouble_at_a_time(model, mnist, trouble):
 def test_a_thin_pen_on_squared_paper_on_a_desk(model, mnist):
     # Measured on these 40 (seed 1): 1.00; 0.925 with the ruling searched in a mask of the ink, which
     # missed faint lines and lines beside a stroke, and took a digit along a line for the line.
-    assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | dict(ruling="squared", pen="thin", desk=True))) >= 0.95
+    thin_on_squared = dict(ruling="squared", pen="thin", desk=True)
+    assert accuracy_on(model, mnist, render_hard_photo, 40, **(PLAIN | thin_on_squared)) >= 0.95
 
 
 def test_faint_thin_pencil_on_a_sheet_on_a_grainy_desk(model, mnist):
