@@ -374,6 +374,18 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         if np.mean(side > 0) > 0.5:
             along_border[np.unique(side[side > 0]) - 1] = True
+    # What lies within a few pixels of a side and in its outer quarter, together a narrow bar along
+    # it, is a strip of desk beside the sheet's edge, whole or cut up by ruling or grain (a 1 that
+    # close to a side is rare).
+    gap = max(3.0, 0.03 * max(h, w))
+    for near, far, start, end, size in ((left, right, top, bottom, w), (w - 1 - right, w - 1 - left, top, bottom, w),
+                                        (top, bottom, left, right, h), (h - 1 - bottom, h - 1 - top, left, right, h)):
+        strip = (near <= gap) & (far < 0.25 * size)
+        if strip.any():
+            length = end[strip].max() - start[strip].min() + 1
+            if length >= 0.05 * max(h, w) and far[strip].max() + 1 <= 0.5 * length:
+                touches_border |= strip
+                along_border |= strip
     # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)

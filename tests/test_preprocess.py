@@ -195,8 +195,8 @@ def test_hard_photos_and_canvas_drawings(model, mnist):
 
 
 def test_photos_of_a_blank_sheet_are_mostly_refused():
-    # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 25 of these 30
-    # refused (what is left is pieces of lines and sheet edges; README).
+    # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 29 of these 30
+    # refused (25 while strips of desk along a side, in pieces, were still read as a 1; README).
     rng = np.random.default_rng(2)
     refused = 0
     for _ in range(30):
@@ -204,7 +204,7 @@ def test_photos_of_a_blank_sheet_are_mostly_refused():
             to_mnist(working_gray(render_hard_photo(np.zeros((28, 28), np.uint8), rng)))
         except ImageError:
             refused += 1
-    assert refused >= 24
+    assert refused >= 28
 
 
 def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_path):
