@@ -7,7 +7,8 @@ same preprocessing and inference as `predict_custom.py`, next to a naive baselin
 Sets: the MNIST test set drawn as dark ink on white paper; renderings of MNIST test digits
 (tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
 squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
-drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas); USPS
+drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas); the
+test set's 1s and 7s photographed with a flag or a bar across as much of Europe writes them; USPS
 and Semeion from ../shared/digits (other writers, other scanners), each drawn as a picture with a
 paper margin around the digit. The naive baseline
 resizes the whole picture to 28x28 and inverts it (white ink on black, as MNIST): what a script
@@ -33,14 +34,15 @@ from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, 
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, read_digits, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, render_canvas,  # noqa: E402
-                              render_hard_photo, render_non_digit, render_photo)
+from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, continental_strokes,  # noqa: E402
+                              render_canvas, render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "photo", "hard", "canvas", "usps", "semeion", "blank", "nondigit", "numbers")
+SETS = ("mnist", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
+             "styles": "1s with a flag, crossed 7s (photo-like)",
              "usps": "USPS test set", "semeion": "Semeion",
              "blank": "hard photos of a blank sheet (right = refused)",
              "nondigit": "letters, shapes, scribbles, blotches (right = refused or unsure)",
@@ -76,6 +78,14 @@ def load_set(name: str, count: int | None, seed: int = 0,
         rng = np.random.default_rng(seed + 1)
         blank = np.zeros((28, 28), np.uint8)
         return (render_hard_photo(blank, rng) for _ in range(count or 500)), np.full(count or 500, NO_DIGIT)
+    if name == "styles":  # the test set's 1s and 7s, in order, written with a flag or a bar
+        data = load_mnist()
+        chosen = np.flatnonzero(np.isin(data.test_labels.numpy(), (1, 7)))[:count]
+        digits, labels = data.test_images.numpy()[chosen], data.test_labels.numpy()[chosen]
+        rng = np.random.default_rng(seed)
+        if troubles is not None:
+            troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
+        return (render_photo(continental_strokes(digit, label, rng), rng) for digit, label in zip(digits, labels)), labels
     if name == "mnist" or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
@@ -186,9 +196,10 @@ def numbers_table(model_name: str, summary: dict) -> str:
 
 
 def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int, float]]:
-    """(images, accuracy) of the hard photos having each trouble, or of the non-digits of each kind."""
+    """(images, accuracy) of the hard photos having each trouble, or of the non-digits or styles of
+    each kind."""
     def names(drawn: dict) -> list[str]:
-        if "kind" in drawn:  # a non-digit
+        if "kind" in drawn:  # a non-digit, a 1 or a 7
             return [drawn["kind"]]
         found = [f"{drawn['pen']} pen", f"{drawn['ruling']} paper", "faint pencil" if drawn["faint"] else "dark ink"]
         found += [name for name in ("desk", "shadow", "scan") if drawn[name]]
@@ -213,14 +224,21 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
     lines += ["", "The pipeline column takes the top guess whatever its confidence, all the ink as one digit; the",
               "two after the naive baseline use the model's default `--min-confidence`; the last two read the",
               "picture as the CLI does by default, where ink side by side is a number (several digits is then",
-              "wrong). Sets without a digit: the share refused or answered unsure is",
-              ", ".join(f"{100 * s['rejected']:.1f}% ({SET_NAMES[name].split(' (')[0]})"
-                        for name, s in scores.items() if name in ("blank", "nondigit")) + "."]
+              "wrong)."]
+    if "blank" in scores or "nondigit" in scores:
+        lines[-1] += " Sets without a digit: the share refused or answered unsure is"
+        lines.append(", ".join(f"{100 * s['rejected']:.1f}% ({SET_NAMES[name].split(' (')[0]})"
+                               for name, s in scores.items() if name in ("blank", "nondigit")) + ".")
     kinds = scores.get("nondigit", {}).get("by_trouble")
     if kinds:
         lines += ["", f"Non-digits by kind ({model_name}; right = refused, or unsure at the default threshold):", "",
                   "| kind | images | refused or unsure |", "|---|---|---|"]
         lines += [f"| {name} | {images} | {100 * share:.1f}% |" for name, (images, share) in kinds.items()]
+    styles = scores.get("styles", {}).get("by_trouble")
+    if styles:
+        lines += ["", f"1s and 7s by how they are written ({model_name}):", "",
+                  "| written | images | pipeline |", "|---|---|---|"]
+        lines += [f"| {name} | {images} | {100 * accuracy:.1f}% |" for name, (images, accuracy) in styles.items()]
     hard = scores.get("hard", {}).get("by_trouble")
     if hard:
         lines += ["", f"Hard photos by trouble ({model_name}; each photo has several):", "",
