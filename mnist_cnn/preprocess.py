@@ -364,11 +364,14 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     top, bottom, left, right = component_boxes(labels, count)
     height, width = bottom - top + 1, right - left + 1
-    touches_border = (top == 0) | (left == 0) | (bottom == h - 1) | (right == w - 1)
-    # A digit cropped tight touches the border where its strokes end; a desk or a sheet's edge runs along it.
+    # A digit cropped tight touches the border where its strokes end; a desk or a sheet's edge runs
+    # along it. Only strong ink counts: faint specks at the picture's edge (what is left there of
+    # uneven light) may join a digit's component without the digit reaching the border.
     on_border = np.zeros((h, w), bool)
     on_border[[0, -1]], on_border[:, [0, -1]] = True, True
-    along_border = np.bincount(labels[on_border], minlength=count + 1)[1:] > 0.25 * max(h, w)
+    strong_on_border = np.bincount(np.where(strong, labels, 0)[on_border], minlength=count + 1)[1:]
+    touches_border = strong_on_border > 0
+    along_border = strong_on_border > 0.25 * max(h, w)
     # A side more than half covered by ink is a desk or a sheet's edge there, which the desk's grain
     # may break into many pieces, each short along the side; a digit touches a side where its strokes end.
     for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):

@@ -106,6 +106,17 @@ def test_a_thin_separate_stroke_stays_with_its_digit():
     assert kept[72, 180] and kept[150, 142]
 
 
+def test_faint_specks_joining_a_digit_to_the_border_do_not_make_it_a_desk():
+    # Uneven light leaves faint specks along a picture's edge; joined to a digit, they once made it
+    # a component touching the border along a quarter of a side (a desk's edge), and it was refused.
+    ink = np.zeros((100, 100), np.float32)
+    ink[30:80, 45:52] = 1.0        # a 1, strong ink
+    ink[80:, 48] = 0.03            # faint specks from its foot to the border...
+    ink[99, 10:90] = 0.03          # ...and along the border
+    kept = find_digit(ink, noise=0.01)[0]
+    assert kept[50, 48]
+
+
 @pytest.mark.parametrize("name, picture", [
     ("blank page", np.full((300, 300), 0.9, np.float32)),
     ("ruled lines only", sheet(np.zeros((28, 28), np.uint8), lines=range(15, 420, 45))),
