@@ -85,7 +85,8 @@ def load_set(name: str, count: int | None, seed: int = 0,
         rng = np.random.default_rng(seed)
         if troubles is not None:
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
-        return (render_photo(continental_strokes(digit, label, rng), rng) for digit, label in zip(digits, labels)), labels
+        written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
+        return (render_photo(digit, rng) for digit in written), labels
     if name == "mnist" or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
