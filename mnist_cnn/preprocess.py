@@ -145,11 +145,20 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     size = int(min(h, w) / 10) // 2 * 2 + 1
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
-    opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)
+    opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)[size:-size, size:-size]
+    # Where strokes wider than the squares cross (a large digit drawn with a thick brush), the
+    # opening keeps their crossing as paper, a hole in the digit. A desk or a shadow reaches the
+    # picture's edge; a level as high as ink that does not is ink: the paper's level goes there.
+    high = opened > (np.median(opened) + np.percentile(small, 99)) / 2
+    labels, count = label_components(high)
+    if count:
+        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        inside = high & ~np.isin(labels, edge)
+        opened = np.where(inside, np.median(opened), opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
-    return _square_filter(_resize(opened[size:-size, size:-size], (w, h)), 5, np.max)
+    return _square_filter(_resize(opened, (w, h)), 5, np.max)
 
 
 def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:

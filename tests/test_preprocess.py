@@ -106,6 +106,16 @@ def test_a_thin_separate_stroke_stays_with_its_digit():
     assert kept[72, 180] and kept[150, 142]
 
 
+def test_a_crossing_of_strokes_wider_than_the_paper_filter_stays_ink():
+    # A large digit drawn with a thick brush: where its strokes cross, the ink is wider than the
+    # squares the paper's level is found over, and was taken for paper (a hole in the digit).
+    page = np.full((300, 300), 1.0, np.float32)
+    page[40:260, 120:190] = 0.0    # a stem 70 pixels wide
+    page[110:180, 50:250] = 0.0    # a bar as thick across it
+    kept = find_digit(ink_map(page))[0]
+    assert kept[145, 155] and kept[60, 155] and kept[145, 70]
+
+
 def test_faint_specks_joining_a_digit_to_the_border_do_not_make_it_a_desk():
     # Uneven light leaves faint specks along a picture's edge; joined to a digit, they once made it
     # a component touching the border along a quarter of a side (a desk's edge), and it was refused.
