@@ -147,10 +147,11 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
     opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)[size:-size, size:-size]
     # Where strokes wider than the squares cross (a large digit drawn with a thick brush), the
-    # opening keeps their crossing as paper, a hole in the digit. A desk or a shadow reaches the
-    # picture's edge; a level as high as ink that does not is ink: the paper's level goes there.
+    # opening keeps their crossing as paper, a hole in the digit. On a clean, noiseless canvas (a
+    # drawing, not a photo, whose desks and shadows this must not touch) a level as high as ink that
+    # does not reach the picture's edge is ink: the paper's level goes there.
     high = opened > (np.median(opened) + np.percentile(small, 99)) / 2
-    labels, count = label_components(high)
+    labels, count = label_components(high) if noise_level(small) < CLEAN_NOISE else (high, 0)
     if count:
         edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
         inside = high & ~np.isin(labels, edge)
@@ -159,6 +160,9 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
     return _square_filter(_resize(opened, (w, h)), 5, np.max)
+
+
+CLEAN_NOISE = 0.002  # the paper's noise under which a picture is a drawing, not a photo or a scan
 
 
 def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
