@@ -150,12 +150,11 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # opening keeps their crossing as paper, a hole in the digit. On a clean, noiseless canvas (a
     # drawing, not a photo, whose desks and shadows this must not touch) a level as high as ink that
     # does not reach the picture's edge is ink: the paper's level goes there.
-    high = opened > (np.median(opened) + np.percentile(small, 99)) / 2
-    labels, count = label_components(high) if noise_level(small) < CLEAN_NOISE else (high, 0)
-    if count:
+    if noise_level(small) < CLEAN_NOISE:
+        high = opened > (np.median(opened) + np.percentile(small, 99)) / 2
+        labels, _ = label_components(high)
         edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        inside = high & ~np.isin(labels, edge)
-        opened = np.where(inside, np.median(opened), opened)
+        opened = np.where(high & ~np.isin(labels, edge), np.median(opened), opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.

@@ -197,8 +197,9 @@ def continental_strokes(digit: np.ndarray, label: int, rng: np.random.Generator)
     top, bottom = int(rows.min()), int(rows.max())
     span = max(bottom - top, 4)
 
-    def centre(row: int) -> float:  # where the stroke crosses that row, in the drawing's pixels
-        return (float(np.flatnonzero(digit[row] > 127).mean()) + 0.5) * scale
+    def centre(row: int) -> float:  # where the stroke crosses that row (a broken one: the digit's middle)
+        columns = np.flatnonzero(digit[row] > 127)
+        return (float((columns if len(columns) else np.flatnonzero(digit.max(0) > 127)).mean()) + 0.5) * scale
 
     big = Image.fromarray(digit).resize((28 * scale, 28 * scale), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(big)
