@@ -60,7 +60,8 @@ def original_long_side(source: str | Path | BinaryIO) -> int:
 
 def working_gray(image: Image.Image) -> np.ndarray:
     """Greyscale float image in [0, 1] (1 = white), transparency on white paper, shrunk to at most
-    WORKING_SIZE on its long side (or half of it on its short side, whichever is larger)."""
+    WORKING_SIZE on its long side (or half of it on its short side, whichever is larger); one under
+    half that size is enlarged to it."""
     gray = to_gray(image)
     if min(gray.shape) < 8:
         raise ImageError(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small to hold a digit")
@@ -70,6 +71,11 @@ def working_gray(image: Image.Image) -> np.ndarray:
     if scale < 1:  # shrink first: everything below is per-pixel work
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
         gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX))
+    elif scale > 2:
+        # A small picture (an MNIST-style 28x28, an icon-sized drawing) is enlarged to the working
+        # size: the filters below are sized for it, and at 28 pixels they fill a digit's loops.
+        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+        gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BILINEAR))
     return gray
 
 
@@ -151,10 +157,13 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # drawing, not a photo, whose desks and shadows this must not touch) a level as high as ink that
     # does not reach the picture's edge is ink: the paper's level goes there.
     if noise_level(small) < CLEAN_NOISE:
-        high = opened > (np.median(opened) + np.percentile(small, 99)) / 2
+        # A tenth of the way up from the paper to the ink: the blurred shoulders of a thick stroke
+        # lie between the two, and would be left as paper, grey patches in the digit.
+        paper = np.median(opened)
+        high = opened > paper + 0.1 * (np.percentile(small, 99) - paper)
         labels, _ = label_components(high)
         edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        opened = np.where(high & ~np.isin(labels, edge), np.median(opened), opened)
+        opened = np.where(high & ~np.isin(labels, edge), paper, opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
@@ -312,7 +321,10 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
         # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
         # 0 cropped tight), is not ruling.
         around = np.median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
+        # A line on paper at least doubles the ink of the rows around it; inside a thick stroke (a
+        # large digit drawn with a brush) the rows' ink only ripples.
         standing = along - around
+        standing = np.where(standing >= 0.5 * along, standing, 0)
         on_line = _thin_bands(standing, max(noise, 0.01), max(3, round(0.02 * h)))
         score = float(standing[on_line].sum())
         if len(_bands(on_line)[0]) >= 3 and score > best_score:
