@@ -38,8 +38,9 @@ from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, contine
                               render_canvas, render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
-SET_NAMES = {"mnist": "MNIST test, drawn on paper", "photo": "photo-like MNIST digits",
+SETS = ("mnist", "mnist28", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
+SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
+             "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "styles": "1s with a flag, crossed 7s (photo-like)",
@@ -87,9 +88,11 @@ def load_set(name: str, count: int | None, seed: int = 0,
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
         written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
         return (render_photo(digit, rng) for digit in written), labels
-    if name == "mnist" or name in RENDERERS:
+    if name in ("mnist", "mnist28") or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
+        if name == "mnist28":  # what a user saves from the dataset itself, pixel for pixel
+            return (Image.fromarray(digit) for digit in digits), labels
         if name == "hard" and troubles is not None:
             rng = np.random.default_rng(seed)
             return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
@@ -106,9 +109,11 @@ def load_set(name: str, count: int | None, seed: int = 0,
     return (digit_on_paper(digit) for digit in digits), labels
 
 
-def naive_28x28(picture: Image.Image) -> np.ndarray:
-    gray = Image.fromarray(to_gray(picture), "F").resize((28, 28), Image.Resampling.BILINEAR)
-    return 1 - np.asarray(gray)
+def naive_28x28(picture: Image.Image, light_ink: bool = False) -> np.ndarray:
+    """The picture resized to 28x28 and, unless its ink is light already, inverted (the polarity
+    given for free)."""
+    gray = np.asarray(Image.fromarray(to_gray(picture), "F").resize((28, 28), Image.Resampling.BILINEAR))
+    return gray if light_ink else 1 - gray
 
 
 def score(model: OnnxModel, name: str, count: int | None) -> dict:
@@ -119,7 +124,7 @@ def score(model: OnnxModel, name: str, count: int | None) -> dict:
     pictures, labels = load_set(name, count, troubles=troubles)
     prepared, naive, refused, several = [], [], [], []
     for picture in pictures:
-        naive.append(naive_28x28(picture))
+        naive.append(naive_28x28(picture, light_ink=name == "mnist28"))
         gray = working_gray(picture)
         try:
             # As predict_custom.py reads it (digits of a number found); when it finds one digit,
