@@ -495,7 +495,8 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
         shown["kept"] = keep
     if not keep.any():
         raise ImageError("no digit found: nothing stands out as a digit (the image looks blank, "
-                         "or holds only lines, edges or noise)")
+                         "or holds only lines, edges or noise; a digit cropped with no paper around it "
+                         "touches the edges like a desk: leave a margin)")
     peak = np.percentile(ink[keep], 95)
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
     needed = max(MIN_INK_CONTRAST, 5 * noise)

@@ -5,7 +5,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
-from tools.evaluate import load_set, naive_28x28, score
+from tools.evaluate import cropped_to_ink, load_set, naive_28x28, score
 
 
 def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):
@@ -13,6 +13,13 @@ def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):
     for picture, digit in zip(pictures, mnist.test_images[:5].numpy()):
         assert picture.size == (28, 28) and np.array_equal(np.asarray(picture), digit)
     assert np.array_equal(labels, mnist.test_labels[:5].numpy())
+
+
+def test_a_tight_crop_has_ink_on_all_four_sides(mnist):
+    picture = np.asarray(cropped_to_ink(mnist.test_images[0].numpy()))  # a 7
+    assert picture.shape[1] % 8 == 0 and np.median(picture) > 200  # dark ink on white, 8 times larger
+    ink = picture < 128
+    assert ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()
 
 
 def test_the_naive_baseline_inverts_dark_ink_only():

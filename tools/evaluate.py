@@ -38,8 +38,9 @@ from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, contine
                               render_canvas, render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "mnist28", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
+             "tight": "MNIST test cropped to its ink, no margin (x8)",
              "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
@@ -59,6 +60,15 @@ def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Im
     pad = round(size * margin)
     page = np.pad(np.clip(ink, 0, 255), pad)
     return Image.fromarray((255 - page).astype(np.uint8))
+
+
+def cropped_to_ink(digit: np.ndarray, scale: int = 8) -> Image.Image:
+    """A white-on-black uint8 digit as dark ink on white, cut at its ink on every side and
+    enlarged `scale` times: a digit cropped tight."""
+    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
+    ink = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    size = (ink.shape[1] * scale, ink.shape[0] * scale)
+    return Image.fromarray(255 - ink).resize(size, Image.Resampling.BICUBIC)
 
 
 def load_set(name: str, count: int | None, seed: int = 0,
@@ -88,11 +98,13 @@ def load_set(name: str, count: int | None, seed: int = 0,
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
         written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
         return (render_photo(digit, rng) for digit in written), labels
-    if name in ("mnist", "mnist28") or name in RENDERERS:
+    if name in ("mnist", "mnist28", "tight") or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
         if name == "mnist28":  # what a user saves from the dataset itself, pixel for pixel
             return (Image.fromarray(digit) for digit in digits), labels
+        if name == "tight":  # dark ink on white, the picture cut at the ink's edges
+            return (cropped_to_ink(digit) for digit in digits), labels
         if name == "hard" and troubles is not None:
             rng = np.random.default_rng(seed)
             return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
