@@ -18,7 +18,7 @@ def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):
 def test_a_tight_crop_has_ink_on_all_four_sides(mnist):
     picture = np.asarray(cropped_to_ink(mnist.test_images[0].numpy()))  # a 7
     assert picture.shape[1] % 8 == 0 and np.median(picture) > 200  # dark ink on white, 8 times larger
-    ink = picture < 128
+    ink = picture < 250  # the outermost pixels of a stroke are faint
     assert ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()
 
 
