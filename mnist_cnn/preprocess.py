@@ -68,14 +68,13 @@ def working_gray(image: Image.Image) -> np.ndarray:
     # A wide picture (a number) keeps its short side at half the working size at least, so that
     # each of its digits keeps enough pixels; one of a digit (aspect within 2) is unchanged by it.
     scale = max(WORKING_SIZE / max(gray.shape), WORKING_SIZE / 2 / min(gray.shape))
-    if scale < 1:  # shrink first: everything below is per-pixel work
+    # Shrunk first: everything below is per-pixel work. A small picture (an MNIST-style 28x28, an
+    # icon-sized drawing) is enlarged: the filters below are sized for the working size, and at 28
+    # pixels they fill a digit's loops.
+    if scale < 1 or scale > 2:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX))
-    elif scale > 2:
-        # A small picture (an MNIST-style 28x28, an icon-sized drawing) is enlarged to the working
-        # size: the filters below are sized for it, and at 28 pixels they fill a digit's loops.
-        size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        gray = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BILINEAR))
+        resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+        gray = np.asarray(Image.fromarray(gray, "F").resize(size, resample))
     return gray
 
 
@@ -154,11 +153,10 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)[size:-size, size:-size]
     # Where strokes wider than the squares cross (a large digit drawn with a thick brush), the
     # opening keeps their crossing as paper, a hole in the digit. On a clean, noiseless canvas (a
-    # drawing, not a photo, whose desks and shadows this must not touch) a level as high as ink that
-    # does not reach the picture's edge is ink: the paper's level goes there.
+    # drawing, not a photo, whose desks and shadows this must not touch) a level a tenth of the way
+    # up from the paper to the ink that does not reach the picture's edge is ink: the paper's level
+    # goes there. A tenth, so that the stroke's blurred shoulders go too, not stay as grey patches.
     if noise_level(small) < CLEAN_NOISE:
-        # A tenth of the way up from the paper to the ink: the blurred shoulders of a thick stroke
-        # lie between the two, and would be left as paper, grey patches in the digit.
         paper = np.median(opened)
         high = opened > paper + 0.1 * (np.percentile(small, 99) - paper)
         labels, _ = label_components(high)

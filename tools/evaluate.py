@@ -38,7 +38,8 @@ from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, contine
                               render_canvas, render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit", "numbers")
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit",
+        "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
              "photo": "photo-like MNIST digits",
