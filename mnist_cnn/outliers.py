@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from .preprocess import fit_in_28
+from .preprocess import cropped_to_ink, fit_in_28
 
 STROKE_KINDS = ("curves", "zigzag", "hatching", "star", "blots")
 POLYGON = "polygon"  # a closed outline, close to some 0s: a kind of its own (--outlier-polygons)
@@ -141,8 +141,7 @@ def _draw_strokes(rng: np.random.Generator, kinds: tuple[str, ...] = STROKE_KIND
 
 def _fit_like_mnist(ink: np.ndarray) -> np.ndarray:
     """The ink's box fitted and centred in 28x28 as the preprocessing does it (uint8)."""
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    fitted = fit_in_28(ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    fitted = fit_in_28(cropped_to_ink(ink))
     return np.clip(fitted, 0, 255).astype(np.uint8)
 
 

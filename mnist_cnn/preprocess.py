@@ -534,6 +534,12 @@ def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:
     return fit_in_28(digit)
 
 
+def cropped_to_ink(image: np.ndarray) -> np.ndarray:
+    """The image cut to the rows and columns that hold any ink (nonzero values)."""
+    rows, cols = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
+    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
 def fit_in_28(digit: np.ndarray) -> np.ndarray:
     """MNIST's last step: a digit cropped to its ink (uint8, or floats in [0, 1]) scaled so that its
     longer side is 20 px, aspect kept, and placed so that its centre of mass falls on the centre of

@@ -5,7 +5,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
-from tools.evaluate import cropped_to_ink, load_set, naive_28x28, score
+from tools.evaluate import load_set, naive_28x28, score, tight_crop
 
 
 def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):
@@ -16,7 +16,7 @@ def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):
 
 
 def test_a_tight_crop_has_ink_on_all_four_sides(mnist):
-    picture = np.asarray(cropped_to_ink(mnist.test_images[0].numpy()))  # a 7
+    picture = np.asarray(tight_crop(mnist.test_images[0].numpy()))  # a 7
     assert picture.shape[1] % 8 == 0 and np.median(picture) > 200  # dark ink on white, 8 times larger
     ink = picture < 250  # the outermost pixels of a stroke are faint
     assert ink[0].any() and ink[-1].any() and ink[:, 0].any() and ink[:, -1].any()

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, load_model  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
-from mnist_cnn.preprocess import ImageError, read_digits, to_gray, to_mnist, working_gray  # noqa: E402
+from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_digits, to_gray, to_mnist, working_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, continental_strokes,  # noqa: E402
                               render_canvas, render_hard_photo, render_non_digit, render_photo)
@@ -63,11 +63,10 @@ def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Im
     return Image.fromarray((255 - page).astype(np.uint8))
 
 
-def cropped_to_ink(digit: np.ndarray, scale: int = 8) -> Image.Image:
+def tight_crop(digit: np.ndarray, scale: int = 8) -> Image.Image:
     """A white-on-black uint8 digit as dark ink on white, cut at its ink on every side and
     enlarged `scale` times: a digit cropped tight."""
-    rows, cols = np.flatnonzero(digit.any(1)), np.flatnonzero(digit.any(0))
-    ink = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    ink = cropped_to_ink(digit)
     size = (ink.shape[1] * scale, ink.shape[0] * scale)
     return Image.fromarray(255 - ink).resize(size, Image.Resampling.BICUBIC)
 
@@ -105,7 +104,7 @@ def load_set(name: str, count: int | None, seed: int = 0,
         if name == "mnist28":  # what a user saves from the dataset itself, pixel for pixel
             return (Image.fromarray(digit) for digit in digits), labels
         if name == "tight":  # dark ink on white, the picture cut at the ink's edges
-            return (cropped_to_ink(digit) for digit in digits), labels
+            return (tight_crop(digit) for digit in digits), labels
         if name == "hard" and troubles is not None:
             rng = np.random.default_rng(seed)
             return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
