@@ -121,6 +121,10 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     # desk can cover half of it. Against a coarse blur, a thick stroke stands out whole; where that
     # leaves the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a
     # blur over four pixels decides, which leaves of an edge only two thin lobes that cancel.
+    plain = _plain_paper(gray)
+    if plain is not None:
+        paper, dark_ink = plain
+        return paper - gray if dark_ink else gray - paper
     h, w = gray.shape
     skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
     if abs(skew) < 0.15:
@@ -129,6 +133,25 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     ink = 1 - gray if dark_ink else gray.copy()
     ink -= _paper_level(ink)
     return ink - np.median(ink)  # the paper at zero
+
+
+def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | None:
+    """(the paper's level, whether the ink is darker) on a plain canvas: a drawing, a scan whitened
+    by its app, a digit cropped tight whose ink may cover more of the picture than the paper does.
+    The paper is then one grey level, the commonest, covering at least `share` of the picture and
+    most of its border, with next to nothing beyond it on one side. None otherwise: a photo's grain and
+    uneven light spread the paper over many levels, and a desk along the sides is not the sheet."""
+    quantised = np.round(gray * 255).astype(np.int32)
+    levels, counts = np.unique(quantised, return_counts=True)
+    paper = levels[np.argmax(counts)]
+    border = np.concatenate([quantised[0], quantised[-1], quantised[:, 0], quantised[:, -1]])
+    # Along most of the border too: a flat desk around a flat sheet is no paper with a digit on it.
+    if counts.max() < share * gray.size or np.mean(border == paper) < 0.5:
+        return None
+    for dark_ink, beyond in ((True, quantised > paper + 2), (False, quantised < paper - 2)):
+        if np.sum(beyond) <= 0.02 * gray.size:
+            return paper / 255, dark_ink
+    return None
 
 
 def _skewness(values: np.ndarray) -> float:
@@ -368,6 +391,13 @@ def _thin_bands(values: np.ndarray, threshold: float, max_width: int) -> np.ndar
     return keep
 
 
+def _middle_third(shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The middle third of a picture in each direction: a digit cropped tight passes through it, a
+    desk, a sheet's edge or a shadow along the sides does not."""
+    h, w = shape
+    return slice(h // 3, h - h // 3), slice(w // 3, w - w // 3)
+
+
 def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
 
@@ -423,10 +453,15 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     flat = (width >= 0.15 * w) & (height <= 0.15 * width)
     candidates = usable & ~touches_border & ~vertical_line
     # A digit cropped tight touches the border where its strokes end, a 1 is a vertical line: taken
-    # when nothing away from the border could be a digit, or only specks that weigh far less.
-    tight = usable & ~along_border & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+    # when nothing away from the border could be a digit, or only specks that weigh far less. Its
+    # strokes also pass through the middle of the picture, which a desk, a sheet's edge or a shadow
+    # along the sides does not reach: ink touching the border there is a digit cropped tight, even
+    # where it runs along a side for a while (a 0's curve) and beside parts of it that do not touch.
+    in_middle = np.bincount(labels[_middle_third((h, w))].ravel(), minlength=count + 1)[1:] > 0
+    tight = usable & (~along_border | in_middle) & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
-    if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest:
+    cropped_tight = tight & touches_border & in_middle & ~flat & ~vertical_line
+    if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest or cropped_tight.any():
         candidates = tight
     if not (candidates & ~flat).any():
         return np.zeros_like(weak)
