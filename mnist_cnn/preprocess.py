@@ -141,15 +141,15 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     The paper is then one grey level, the commonest, covering at least `share` of the picture and
     most of its border, with next to nothing beyond it on one side. None otherwise: a photo's grain and
     uneven light spread the paper over many levels, and a desk along the sides is not the sheet."""
-    quantised = np.round(gray * 255).astype(np.int32)
-    levels, counts = np.unique(quantised, return_counts=True)
-    paper = levels[np.argmax(counts)]
+    quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
+    counts = np.bincount(quantised.ravel(), minlength=256)
+    paper = int(np.argmax(counts))
     border = np.concatenate([quantised[0], quantised[-1], quantised[:, 0], quantised[:, -1]])
     # Along most of the border too: a flat desk around a flat sheet is no paper with a digit on it.
-    if counts.max() < share * gray.size or np.mean(border == paper) < 0.5:
+    if counts[paper] < share * gray.size or np.mean(border == paper) < 0.5:
         return None
-    for dark_ink, beyond in ((True, quantised > paper + 2), (False, quantised < paper - 2)):
-        if np.sum(beyond) <= 0.02 * gray.size:
+    for dark_ink, beyond in ((True, counts[paper + 3:]), (False, counts[:max(paper - 2, 0)])):
+        if beyond.sum() <= 0.02 * gray.size:
             return paper / 255, dark_ink
     return None
 
@@ -423,16 +423,17 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     on_border[[0, -1]], on_border[:, [0, -1]] = True, True
     strong_on_border = np.bincount(np.where(strong, labels, 0)[on_border], minlength=count + 1)[1:]
     touches_border = strong_on_border > 0
-    along_border = strong_on_border > 0.25 * max(h, w)
+    runs_along = strong_on_border > 0.25 * max(h, w)
     # A side more than half covered by ink is a desk or a sheet's edge there, which the desk's grain
     # may break into many pieces, each short along the side; a digit touches a side where its strokes end.
     for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         if np.mean(side > 0) > 0.5:
-            along_border[np.unique(side[side > 0]) - 1] = True
+            runs_along[np.unique(side[side > 0]) - 1] = True
     # What lies within a few pixels of a side and in its outer quarter, together a narrow bar along
     # it, is a strip of desk beside the sheet's edge, whole or cut up by ruling or grain (a 1 that
     # close to a side is rare).
     gap = max(3.0, 0.03 * max(h, w))
+    strip_of_desk = np.zeros(count, bool)
     for near, far, start, end, size in ((left, right, top, bottom, w), (w - 1 - right, w - 1 - left, top, bottom, w),
                                         (top, bottom, left, right, h), (h - 1 - bottom, h - 1 - top, left, right, h)):
         strip = (near <= gap) & (far < 0.25 * size)
@@ -440,7 +441,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
             length = end[strip].max() - start[strip].min() + 1
             if length >= 0.05 * max(h, w) and far[strip].max() + 1 <= 0.5 * length:
                 touches_border |= strip
-                along_border |= strip
+                strip_of_desk |= strip
     # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
@@ -457,8 +458,13 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # strokes also pass through the middle of the picture, which a desk, a sheet's edge or a shadow
     # along the sides does not reach: ink touching the border there is a digit cropped tight, even
     # where it runs along a side for a while (a 0's curve) and beside parts of it that do not touch.
-    in_middle = np.bincount(labels[_middle_third((h, w))].ravel(), minlength=count + 1)[1:] > 0
-    tight = usable & (~along_border | in_middle) & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+    # A ruled line's own pixels do not count: joined to a desk, one would carry it to the middle.
+    middle = np.zeros((h, w), bool)
+    middle[_middle_third((h, w))] = True
+    if on_lines is not None:
+        middle &= ~on_lines
+    in_middle = np.bincount(labels[middle], minlength=count + 1)[1:] > 0
+    tight = usable & ~strip_of_desk & (~runs_along | in_middle) & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
     cropped_tight = tight & touches_border & in_middle & ~flat & ~vertical_line
     if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest or cropped_tight.any():
