@@ -116,15 +116,17 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
     evenly lit or not: everything that stands out of the paper locally, the digit and whatever
     else is in view."""
+    # A plain canvas tells its paper and polarity outright, even where the ink covers as much of it
+    # as the paper does (a digit cropped tight), which would turn the estimates below.
+    plain = _plain_paper(gray)
+    if plain is not None:
+        paper, dark_ink = plain
+        return paper - gray if dark_ink else gray - paper
     # Polarity from the fine detail alone (the picture less its blur): strokes are the thin extreme
     # there, dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a
     # desk can cover half of it. Against a coarse blur, a thick stroke stands out whole; where that
     # leaves the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a
     # blur over four pixels decides, which leaves of an edge only two thin lobes that cancel.
-    plain = _plain_paper(gray)
-    if plain is not None:
-        paper, dark_ink = plain
-        return paper - gray if dark_ink else gray - paper
     h, w = gray.shape
     skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
     if abs(skew) < 0.15:
@@ -391,13 +393,6 @@ def _thin_bands(values: np.ndarray, threshold: float, max_width: int) -> np.ndar
     return keep
 
 
-def _middle_third(shape: tuple[int, int]) -> tuple[slice, slice]:
-    """The middle third of a picture in each direction: a digit cropped tight passes through it, a
-    desk, a sheet's edge or a shadow along the sides does not."""
-    h, w = shape
-    return slice(h // 3, h - h // 3), slice(w // 3, w - w // 3)
-
-
 def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
 
@@ -460,11 +455,12 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # where it runs along a side for a while (a 0's curve) and beside parts of it that do not touch.
     # A ruled line's own pixels do not count: joined to a desk, one would carry it to the middle.
     middle = np.zeros((h, w), bool)
-    middle[_middle_third((h, w))] = True
+    middle[h // 3:h - h // 3, w // 3:w - w // 3] = True
     if on_lines is not None:
         middle &= ~on_lines
     in_middle = np.bincount(labels[middle], minlength=count + 1)[1:] > 0
-    tight = usable & ~strip_of_desk & (~runs_along | in_middle) & ~(vertical_line & (np.sum(usable & vertical_line) > 2))
+    many_lines = vertical_line & (np.sum(usable & vertical_line) > 2)
+    tight = usable & ~strip_of_desk & (~runs_along | in_middle) & ~many_lines
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
     cropped_tight = tight & touches_border & in_middle & ~flat & ~vertical_line
     if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest or cropped_tight.any():
