@@ -1,6 +1,8 @@
 """The failure classes seen on users' images, one by one: a sheet on a desk, ruled and squared
 paper, faint pencil, high-bit-depth and unusual image modes, and pictures with no digit at all."""
 
+import itertools
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,6 +11,7 @@ from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
 from mnist_cnn.preprocess import (ImageError, _plain_paper, _smooth, cropped_to_ink, find_digit, ink_map,
                                   label_components, noise_level, read_image, ruling_level, to_mnist, working_gray)
+from tools.evaluate import load_set
 from tools.photo_like import continental_strokes, render_canvas, render_hard_photo, render_non_digit, render_photo
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
@@ -304,6 +307,15 @@ def test_photos_of_a_blank_sheet_are_mostly_refused():
         except ImageError:
             refused += 1
     assert refused >= 28
+
+
+def test_a_ruled_line_joined_to_a_desk_does_not_make_it_a_digit_cropped_tight():
+    # Blank sheet 351 of the evaluation's set: grainy desk along two sides, one ruled line running
+    # into it. Ink touching the border that reaches the middle third is a digit cropped tight, and
+    # the line carried the desk there, until a line's own pixels stopped counting.
+    pictures, _ = load_set("blank", 352)
+    with pytest.raises(ImageError, match="no digit found"):
+        to_mnist(working_gray(next(itertools.islice(pictures, 351, None))))
 
 
 def test_the_plot_shows_what_was_kept_and_what_was_dropped(model, mnist, tmp_path):
