@@ -146,7 +146,7 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
     counts = np.bincount(quantised.ravel(), minlength=256)
     paper = int(np.argmax(counts))
-    border = np.concatenate([quantised[0], quantised[-1], quantised[:, 0], quantised[:, -1]])
+    border = np.concatenate(_sides(quantised))
     # Along most of the border too: a flat desk around a flat sheet is no paper with a digit on it.
     if counts[paper] < share * gray.size or np.mean(border == paper) < 0.5:
         return None
@@ -154,6 +154,11 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
         if beyond.sum() <= 0.02 * gray.size:
             return paper / 255, dark_ink
     return None
+
+
+def _sides(image: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The picture's top and bottom rows and its left and right columns."""
+    return image[0], image[-1], image[:, 0], image[:, -1]
 
 
 def _skewness(values: np.ndarray) -> float:
@@ -185,7 +190,7 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
         paper = np.median(opened)
         high = opened > paper + 0.1 * (np.percentile(small, 99) - paper)
         labels, _ = label_components(high)
-        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        edge = np.unique(np.concatenate(_sides(labels)))
         opened = np.where(high & ~np.isin(labels, edge), paper, opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
@@ -421,7 +426,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     runs_along = strong_on_border > 0.25 * max(h, w)
     # A side more than half covered by ink is a desk or a sheet's edge there, which the desk's grain
     # may break into many pieces, each short along the side; a digit touches a side where its strokes end.
-    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+    for side in _sides(labels):
         if np.mean(side > 0) > 0.5:
             runs_along[np.unique(side[side > 0]) - 1] = True
     # What lies within a few pixels of a side and in its outer quarter, together a narrow bar along
