@@ -178,7 +178,8 @@ def plot_run(metrics: dict, test, output_dir: Path) -> None:
 
 def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | None:
     """Per classified image: the picture with the ink kept as digits in green, the ink dropped
-    (sheet edges, desk, ruling, specks) in red and each digit's box, the 28x28 images the model saw,
+    (sheet edges, desk, ruling, specks) in red, each digit's box and, where the digits were small
+    in it, the crop they were read again from (dashed), the 28x28 images the model saw,
     and the probability of every digit (one bar per digit read); for a picture where no digit was
     found, the ink that was dropped and the reason. `results` are inference.Prediction records;
     `seen` maps a file to what inference.classify recorded of it."""
@@ -203,6 +204,12 @@ def plot_user_images(results: Sequence, seen: dict, path: str | Path) -> Path | 
         for left, top, right, bottom in record["boxes"]:  # each digit's, in the picture's pixels as shown
             original_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
                                                 edgecolor="tab:orange", linewidth=1))
+        if "closer" in record:  # the digits were small here: read again from this crop at full resolution
+            left, top, right, bottom = record["closer"]
+            original_ax.add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                                                edgecolor="tab:blue", linewidth=1, linestyle="--"))
+            original_ax.set_title(f"{Path(result.file).name}: kept (green), dropped (red), read closer (blue)",
+                                  fontsize=9)
         # The 28x28 images side by side, a thin grey bar between two.
         gap = np.full((28, 1), 0.5, np.float32)
         strip = np.hstack([part for image in record["mnist"] for part in (image, gap)][:-1])

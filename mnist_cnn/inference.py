@@ -15,7 +15,7 @@ import onnxruntime
 
 from .calibration import softmax
 from .paths import ONNX_FILE, output_dir
-from .preprocess import ImageError, original_long_side, read_image, read_digits
+from .preprocess import ImageError, open_gray, read_picture_digits
 from .storage import CheckpointError
 
 # The graph's interface (mnist_cnn/export.py writes it): (N, 1, 28, 28) in [0, 1] -> (N, 10) logits.
@@ -159,26 +159,26 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
     with its `error`. Below `min_confidence` (default: the model's own) a digit is unsure. `shown`,
     when given, receives what the plots show: the image as read ("gray"), the masks of the ink kept
     and of all the ink ("kept", "ink"), the 28x28 images the model saw ("mnist", one per digit) and
-    the digits' boxes in the image as read ("boxes"); where no digit is found, what was read of it
-    (the image and its ink) before the refusal."""
+    the digits' boxes in the image as read ("boxes"), and where the digits were read again closer,
+    the crop's box in it ("closer"); where no digit is found, what was read of it (the image and
+    its ink) before the refusal."""
     min_confidence = model.min_confidence if min_confidence is None else min_confidence
     shown = {} if shown is None else shown
     try:
-        shown["gray"] = read_image(source)
-        found = read_digits(shown["gray"], shown, single, score=partial(top_log_probability, model),
-                            sure=min_confidence)
-        scale = original_long_side(source) / max(shown["gray"].shape)
+        full = open_gray(source)
+        found = read_picture_digits(full, shown, single, score=partial(top_log_probability, model), sure=min_confidence)
     except ImageError as error:
         return Prediction(name, error=str(error))
+    scale = full.shape[0] / shown["gray"].shape[0]
     shown["mnist"] = np.stack([digit.image for digit in found])
-    shown["boxes"] = [digit.box for digit in found]
+    shown["boxes"] = [tuple(edge / scale for edge in digit.box) for digit in found]
     digits = []
     for digit, probabilities in zip(found, model.probabilities(shown["mnist"])):
         confidence = float(probabilities.max())
         unsure = confidence < min_confidence
         digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
                                   [round(float(p), 6) for p in probabilities], unsure,
-                                  [round(edge * scale) for edge in digit.box], digit.touching,
+                                  list(digit.box), digit.touching,
                                   round(max(0.0, 1 - float(probabilities.sum())), 6)))
     unsure = any(d.unsure for d in digits)
     return Prediction(name, None if unsure else "".join(str(d.prediction) for d in digits),

@@ -6,7 +6,7 @@ centre of mass in 28x28. NumPy and Pillow only.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, Callable
 
@@ -27,6 +27,15 @@ CORE_LEVEL = 0.5  # the ink's core, where digits written close are told apart: o
 DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its row's height
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
+# Digits found smaller than this share of the working picture's short side are read from a crop
+# of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
+# picture has at least CLOSER_GAIN times the working picture's pixels. On such a picture, ink
+# covering CLOSER_SMALLEST of the least share a digit must cover is looked at closer too (up close,
+# it must pass the usual rules).
+CLOSER_BELOW = 0.25
+CLOSER_MARGIN = 1.0
+CLOSER_GAIN = 1.5
+CLOSER_SMALLEST = 0.5
 
 
 class ImageError(ValueError):
@@ -36,11 +45,17 @@ class ImageError(ValueError):
 def read_image(path: str | Path | BinaryIO) -> np.ndarray:
     """The image (a file or a binary stream) as working greyscale (see `working_gray`); ImageError
     naming what is wrong."""
+    return working_size(open_gray(path))
+
+
+def open_gray(path: str | Path | BinaryIO) -> np.ndarray:
+    """The image (a file or a binary stream) as float greyscale at its own resolution, upright as its
+    EXIF orientation says (see `to_gray`); ImageError naming what is wrong."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                return working_gray(ImageOps.exif_transpose(image))
+                return to_gray(ImageOps.exif_transpose(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
@@ -49,20 +64,15 @@ def read_image(path: str | Path | BinaryIO) -> np.ndarray:
         raise ImageError(f"cannot read the image ({error})") from None
 
 
-def original_long_side(source: str | Path | BinaryIO) -> int:
-    """The long side of the image (a file or a binary stream) in pixels, from its header: what the
-    working picture's pixels are scaled from."""
-    if hasattr(source, "seek"):
-        source.seek(0)
-    with Image.open(source) as image:
-        return max(image.size)
-
-
 def working_gray(image: Image.Image) -> np.ndarray:
-    """Greyscale float image in [0, 1] (1 = white), transparency on white paper, shrunk to at most
-    WORKING_SIZE on its long side (or half of it on its short side, whichever is larger); one under
-    half that size is enlarged to it."""
-    gray = to_gray(image)
+    """Greyscale float image in [0, 1] (1 = white), transparency on white paper, at the working
+    size (see `working_size`)."""
+    return working_size(to_gray(image))
+
+
+def working_size(gray: np.ndarray) -> np.ndarray:
+    """A greyscale picture shrunk to at most WORKING_SIZE on its long side (or half of it on its
+    short side, whichever is larger); one under half that size is enlarged to it."""
     if min(gray.shape) < 8:
         raise ImageError(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small to hold a digit")
     # A wide picture (a number) keeps its short side at half the working size at least, so that
@@ -279,13 +289,13 @@ def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
 
 
-def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """(mask, ink): the pixels of the digit, and the ink with the lines of ruled or squared paper
     taken out. The digit is the connected components of ink, less what touches the image's border
     (the sheet's edges, a desk, shadows) and specks, with its separate strokes (a 5's flag, a broken
     pencil line) kept together; the mask is empty when nothing could be a digit. Faint strokes are
     kept by hysteresis: a component counts when it is above 2.5 noise levels everywhere and above 5
-    somewhere."""
+    somewhere. `smallest` scales the least share of the picture a digit's ink may cover."""
     noise = noise_level(ink) if noise is None else noise
     weak, strong = ink_levels(ink, noise)
     lines = ruling_level(ink, noise)
@@ -298,11 +308,11 @@ def find_digit(ink: np.ndarray, noise: float | None = None) -> tuple[np.ndarray,
         # Where nothing is left (a stroke cropped tight, taken for one of the lines), the picture is
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
-        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=line_pixels)
+        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=line_pixels, smallest=smallest)
         if found.any():
             return found, cleaned
-        return _select_digit(ink, weak, strong, on_lines=line_pixels), ink
-    return _select_digit(ink, weak, strong), ink
+        return _select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), ink
+    return _select_digit(ink, weak, strong, smallest=smallest), ink
 
 
 def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65) -> np.ndarray:
@@ -334,6 +344,10 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
     h, w = strength.shape
     columns = np.broadcast_to(np.arange(w), (h, w))
     best, best_score = None, 0.0
+    # A page photographed whole and shrunk to the working size keeps its ruling as lines a percent
+    # or less above the paper, still ink; on a clean drawing (an enlarged MNIST file) a stroke's
+    # edge ripples that much.
+    least = 0.01 if noise < CLEAN_NOISE else 0.005
     for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
         rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
         inside = (rows >= 0) & (rows < h)
@@ -353,7 +367,7 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
         # large digit drawn with a brush) the rows' ink only ripples.
         standing = along - around
         standing = np.where(standing >= 0.5 * along, standing, 0)
-        on_line = _thin_bands(standing, max(noise, 0.01), max(3, round(0.02 * h)))
+        on_line = _thin_bands(standing, max(noise, least), max(3, round(0.02 * h)))
         score = float(standing[on_line].sum())
         if len(_bands(on_line)[0]) >= 3 and score > best_score:
             line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
@@ -402,8 +416,8 @@ def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
 
 
-def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None
-                  ) -> np.ndarray:
+def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None,
+                  smallest: float = 1.0) -> np.ndarray:
     # Pixels two apart still belong together: a one-pixel pen line shrunk to the working size
     # breaks up into dots and dashes.
     labels, count = label_components(_dilate(weak, 3))
@@ -445,7 +459,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # No digit is a long flat horizontal line; a long vertical one may be a 1, unless there are several.
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
-    usable = has_strong & (area >= 0.0005 * h * w) & ~horizontal_line
+    usable = has_strong & (area >= 0.0005 * smallest * h * w) & ~horizontal_line
     if on_lines is not None:
         usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
@@ -490,7 +504,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
                  & (left <= box[3] + 0.8 * row) & (right >= box[1] - 0.8 * row))
         if not near.any():
             # However faint, a digit covers more than a blob of noise does.
-            return np.isin(labels, index[kept]) if area[kept].sum() >= 0.0015 * h * w else np.zeros_like(weak)
+            return np.isin(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
@@ -526,13 +540,23 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     for an answer); without it, each group of ink is one digit. ImageError when no digit is found.
     When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
     the ink that stood out of the paper ("ink"), for plots."""
+    return _read_kept(*_look(gray, shown), single, score, sure)
+
+
+def _look(gray: np.ndarray, shown: dict | None, smallest: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """(ink, kept, noise): the picture's ink (ruling taken out), the digits' pixels, the paper's noise."""
     ink = _smooth(ink_map(gray))
     noise = noise_level(ink)
-    if shown is not None:
+    if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
-    keep, ink = find_digit(ink, noise)
+    keep, ink = find_digit(ink, noise, smallest)
     if shown is not None:
         shown["kept"] = keep
+    return ink, keep, noise
+
+
+def _read_kept(ink: np.ndarray, keep: np.ndarray, noise: float, single: bool,
+               score: Callable[[np.ndarray], np.ndarray] | None, sure: float) -> list[FoundDigit]:
     if not keep.any():
         raise ImageError("no digit found: nothing stands out as a digit (the image looks blank, "
                          "or holds only lines, edges or noise; a digit cropped with no paper around it "
@@ -549,6 +573,61 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     for group in split_digits(keep, core=keep & (ink > CORE_LEVEL * peak)):
         found += _read_touching(ink, group, noise, score, sure) if score else [_found(ink, group, noise, False)]
     return found
+
+
+def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: bool = False,
+                        score: Callable[[np.ndarray], np.ndarray] | None = None, sure: float = 0.0
+                        ) -> list[FoundDigit]:
+    """`read_digits` on a picture at its own resolution (greyscale in [0, 1]), with its digits'
+    boxes in its own pixels. The ink is found at the working size; where what was found is small
+    there (a digit written on a page photographed whole) and the picture has more pixels than that,
+    it is read from a crop of the picture around it, at the working size: up close, where its
+    strokes keep their width and contrast. `shown` (see read_digits) also receives the working
+    picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
+    gray = working_size(full)
+    if shown is not None:
+        shown["gray"] = gray
+    scale = full.shape[0] / gray.shape[0]
+    ink, keep, noise = _look(gray, shown)
+    if scale >= CLOSER_GAIN:
+        # Smaller ink than a digit must cover at the working size may still be one, written small.
+        candidate = keep if keep.any() else _look(gray, None, CLOSER_SMALLEST)[1]
+        closer = _closer_look(full, gray.shape, candidate, single, score, sure)
+        if closer is not None:
+            found, crop = closer
+            if shown is not None:
+                shown["closer"] = tuple(edge / scale for edge in crop)
+            return found
+    return [replace(d, box=tuple(round(edge * scale) for edge in d.box))
+            for d in _read_kept(ink, keep, noise, single, score, sure)]
+
+
+def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarray, single: bool,
+                 score: Callable[[np.ndarray], np.ndarray] | None, sure: float
+                 ) -> tuple[list[FoundDigit], list[int]] | None:
+    """The digits read from a crop of the full picture around `candidate` (a mask at the working
+    size `working`), with boxes in the full picture's pixels, and the crop (left, top, right,
+    bottom); None where the candidate is no small digit or nothing is found up close."""
+    rows, cols = np.nonzero(candidate)
+    if not len(rows):
+        return None
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    side = max(right - left, bottom - top)
+    # Ink that reaches the picture's edge (a desk, a digit cropped tight) is no small digit on a page.
+    if side >= CLOSER_BELOW * min(working) or min(left, top) == 0 or right == working[1] or bottom == working[0]:
+        return None
+    # The crop's margin keeps the paper around the digits, so that they do not touch its edges.
+    scale, margin = full.shape[0] / working[0], CLOSER_MARGIN * side
+    crop = [max(0, round((left - margin) * scale)), max(0, round((top - margin) * scale)),
+            min(full.shape[1], round((right + margin) * scale)), min(full.shape[0], round((bottom + margin) * scale))]
+    closer = working_size(full[crop[1]:crop[3], crop[0]:crop[2]])
+    try:
+        found = read_digits(closer, None, single, score, sure)
+    except ImageError:
+        return None
+    to_full = (crop[3] - crop[1]) / closer.shape[0]
+    return [replace(d, box=tuple(round(crop[k % 2] + edge * to_full) for k, edge in enumerate(d.box)))
+            for d in found], crop
 
 
 def _found(ink: np.ndarray, mask: np.ndarray, noise: float, touching: bool, image: np.ndarray | None = None

@@ -7,10 +7,12 @@ same preprocessing and inference as `predict_custom.py`, next to a naive baselin
 Sets: the MNIST test set drawn as dark ink on white paper; renderings of MNIST test digits
 (tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
 squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
-drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas); the
+drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas), and
+the hard photos' troubles on a whole page photographed, the digit small on it; the
 test set's 1s and 7s photographed with a flag or a bar across as much of Europe writes them; USPS
 and Semeion from ../shared/digits (other writers, other scanners), each drawn as a picture with a
-paper margin around the digit. The naive baseline
+paper margin around the digit; sheets and pages with nothing written on them, and non-digits,
+where only a refusal is right. The naive baseline
 resizes the whole picture to 28x28 and inverts it (white ink on black, as MNIST): what a script
 without preprocessing does, given the polarity for free.
 """
@@ -32,25 +34,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, load_model  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
-from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_digits, to_gray, to_mnist, working_gray  # noqa: E402
+from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_picture_digits, to_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, continental_strokes,  # noqa: E402
                               render_canvas, render_hard_photo, render_non_digit, render_photo)
 
 RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "canvas", "styles", "usps", "semeion", "blank", "nondigit",
-        "numbers")
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "canvas", "styles", "usps", "semeion", "blank",
+        "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
              "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
+             "page": "hard photos of a whole page, the digit small on it",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "styles": "1s with a flag, crossed 7s (photo-like)",
              "usps": "USPS test set", "semeion": "Semeion",
              "blank": "hard photos of a blank sheet (right = refused)",
+             "blank_page": "hard photos of a whole blank page (right = refused)",
              "nondigit": "letters, shapes, scribbles, blotches (right = refused or unsure)",
              "numbers": "numbers of 2 to 5 digits"}
 NO_DIGIT = -1  # the label of a picture without a digit: the right answer is a refusal
+NO_DIGIT_SETS = ("blank", "blank_page", "nondigit")
+PAGE_SPREAD = (6, 12)  # a whole page in view: 6 to 12 times the digit's size each way
 
 
 def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Image.Image:
@@ -85,10 +91,12 @@ def load_set(name: str, count: int | None, seed: int = 0,
                     troubles.append({"kind": kind})
                 yield render_non_digit(rng, kind)
         return drawn(), np.full(count or 500, NO_DIGIT)
-    if name == "blank":  # the hard photos' sheets, desks, rulings and shadows, with nothing written
-        rng = np.random.default_rng(seed + 1)
+    if name in ("blank", "blank_page"):  # the hard photos' sheets, desks, rulings and shadows, nothing written
+        rng = np.random.default_rng(seed + (1 if name == "blank" else 4))
         blank = np.zeros((28, 28), np.uint8)
-        return (render_hard_photo(blank, rng) for _ in range(count or 500)), np.full(count or 500, NO_DIGIT)
+        spread = PAGE_SPREAD if name == "blank_page" else (1.6, 2.4)
+        return ((render_hard_photo(blank, rng, spread=spread) for _ in range(count or 500)),
+                np.full(count or 500, NO_DIGIT))
     if name == "styles":  # the test set's 1s and 7s, in order, written with a flag or a bar
         data = load_mnist()
         chosen = np.flatnonzero(np.isin(data.test_labels.numpy(), (1, 7)))[:count]
@@ -98,13 +106,17 @@ def load_set(name: str, count: int | None, seed: int = 0,
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
         written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
         return (render_photo(digit, rng) for digit in written), labels
-    if name in ("mnist", "mnist28", "tight") or name in RENDERERS:
+    if name in ("mnist", "mnist28", "tight", "page") or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
         if name == "mnist28":  # what a user saves from the dataset itself, pixel for pixel
             return (Image.fromarray(digit) for digit in digits), labels
         if name == "tight":  # dark ink on white, the picture cut at the ink's edges
             return (tight_crop(digit) for digit in digits), labels
+        if name == "page":  # the hard photos' troubles on a page photographed whole
+            rng = np.random.default_rng(seed + 3)
+            record = (lambda: troubles.append({}) or troubles[-1]) if troubles is not None else dict
+            return (render_hard_photo(digit, rng, record(), spread=PAGE_SPREAD) for digit in digits), labels
         if name == "hard" and troubles is not None:
             rng = np.random.default_rng(seed)
             return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
@@ -137,14 +149,13 @@ def score(model: OnnxModel, name: str, count: int | None) -> dict:
     prepared, naive, refused, several = [], [], [], []
     for picture in pictures:
         naive.append(naive_28x28(picture, light_ink=name == "mnist28"))
-        gray = working_gray(picture)
+        gray = to_gray(picture)
         try:
             # As predict_custom.py reads it (digits of a number found); when it finds one digit,
             # that is exactly what --single would have read.
-            found = read_digits(gray, score=partial(top_log_probability, model),
-                                sure=model.min_confidence)
+            found = read_picture_digits(gray, score=partial(top_log_probability, model), sure=model.min_confidence)
             several.append(len(found) > 1)
-            prepared.append(found[0].image if len(found) == 1 else to_mnist(gray))
+            prepared.append(found[0].image if len(found) == 1 else read_picture_digits(gray, single=True)[0].image)
             refused.append(False)
         except ImageError:
             prepared.append(np.zeros((28, 28), np.float32))
@@ -186,8 +197,8 @@ def score_numbers(model: OnnxModel, count: int | None, seed: int = 0) -> dict:
         picture = render_photo(compose_number(list(digits[start:start + length]), rng, spacing), rng)
         start += length
         try:
-            found = read_digits(working_gray(picture), score=partial(top_log_probability, model),
-                                sure=model.min_confidence)
+            found = read_picture_digits(to_gray(picture), score=partial(top_log_probability, model),
+                                        sure=model.min_confidence)
             read = "".join(str(d) for d in model.probabilities(np.stack([f.image for f in found])).argmax(1))
         except ImageError:
             read = ""
@@ -236,17 +247,17 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {SET_NAMES[name]} | {s['count']:,} | {100 * s['pipeline']:.2f}% | {s['refused']} | "
               f"{100 * s['naive']:.2f}% | {s['unsure']} | "
-              + ("-" if name in ("blank", "nondigit") else f"{100 * s['answered_right']:.2f}%")
-              + f" | {s['several']} | " + ("-" if name in ("blank", "nondigit") else f"{100 * s['pipeline_numbers']:.2f}%")
+              + ("-" if name in NO_DIGIT_SETS else f"{100 * s['answered_right']:.2f}%")
+              + f" | {s['several']} | " + ("-" if name in NO_DIGIT_SETS else f"{100 * s['pipeline_numbers']:.2f}%")
               + " |" for name, s in scores.items()]
     lines += ["", "The pipeline column takes the top guess whatever its confidence, all the ink as one digit; the",
               "two after the naive baseline use the model's default `--min-confidence`; the last two read the",
               "picture as the CLI does by default, where ink side by side is a number (several digits is then",
               "wrong)."]
-    if "blank" in scores or "nondigit" in scores:
+    if any(name in scores for name in NO_DIGIT_SETS):
         lines[-1] += " Sets without a digit: the share refused or answered unsure is"
         lines.append(", ".join(f"{100 * s['rejected']:.1f}% ({SET_NAMES[name].split(' (')[0]})"
-                               for name, s in scores.items() if name in ("blank", "nondigit")) + ".")
+                               for name, s in scores.items() if name in NO_DIGIT_SETS) + ".")
     kinds = scores.get("nondigit", {}).get("by_trouble")
     if kinds:
         lines += ["", f"Non-digits by kind ({model_name}; right = refused, or unsure at the default threshold):", "",
@@ -257,11 +268,13 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
         lines += ["", f"1s and 7s by how they are written ({model_name}):", "",
                   "| written | images | pipeline |", "|---|---|---|"]
         lines += [f"| {name} | {images} | {100 * accuracy:.1f}% |" for name, (images, accuracy) in styles.items()]
-    hard = scores.get("hard", {}).get("by_trouble")
-    if hard:
-        lines += ["", f"Hard photos by trouble ({model_name}; each photo has several):", "",
-                  "| trouble | images | pipeline |", "|---|---|---|"]
-        lines += [f"| {name} | {images} | {100 * accuracy:.1f}% |" for name, (images, accuracy) in hard.items()]
+    for name, title in (("hard", "Hard photos"), ("page", "Photos of a whole page")):
+        troubles = scores.get(name, {}).get("by_trouble")
+        if troubles:
+            lines += ["", f"{title} by trouble ({model_name}; each photo has several):", "",
+                      "| trouble | images | pipeline |", "|---|---|---|"]
+            lines += [f"| {trouble} | {images} | {100 * accuracy:.1f}% |"
+                      for trouble, (images, accuracy) in troubles.items()]
     return "\n".join(lines) + "\n"
 
 

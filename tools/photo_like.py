@@ -77,12 +77,13 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
 
 
 def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict | None = None,
-                      **fixed) -> Image.Image:
+                      spread: tuple[float, float] = (1.6, 2.4), **fixed) -> Image.Image:
     """A harder photo of a handwritten digit, each trouble drawn at random: the sheet's edges and a
     desk in view, the sheet rotated, ruled or squared paper, a shadow, faint pencil on grey paper, a
     thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo. `fixed`
     pins any of them (pen, faint, ruling, desk, angle, shadow, scan), for tests of one trouble;
-    `record`, when given, receives the troubles drawn."""
+    `record`, when given, receives the troubles drawn. The sheet in view is `spread` times the
+    digit's size each way (drawn between the two): (6, 12) is a page photographed whole."""
     record = {} if record is None else record
 
     def pick(name, draw):  # every draw is made, pinned or not, so the other troubles stay the same
@@ -104,7 +105,7 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict 
             line |= np.roll(line, shift, 0) | np.roll(line, shift, 1)
         big = Image.fromarray(line.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(0.4))
     ink = np.clip(np.asarray(big, np.float32) / 255, 0, 1)
-    height, width = int(size * rng.uniform(1.6, 2.4)), int(size * rng.uniform(1.6, 2.4))
+    height, width = int(size * rng.uniform(*spread)), int(size * rng.uniform(*spread))
     faint = pick("faint", lambda: rng.random() < 0.25)
     paper = rng.uniform(0.55, 0.75) if faint else rng.uniform(0.75, 0.95)
     ink_level = paper - rng.uniform(0.12, 0.25) if faint else rng.uniform(0.05, 0.3)
@@ -116,7 +117,10 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict 
         sheet[int(rng.integers(0, spacing))::spacing] = line_level
     if ruling == "squared":
         sheet[:, int(rng.integers(0, spacing))::spacing] = line_level
-    top, left = int(rng.integers(size // 4, height - size - size // 4)), int(rng.integers(size // 4, width - size - size // 4))
+    # The digit stays clear of what the sheet's rotation (at most 5 degrees) crops off its corners:
+    # within a quarter of its size of the edge on a sheet a few times its size, further on a page.
+    clear = max(size // 4, int(np.sin(np.deg2rad(5)) * max(height, width)) + 1)
+    top, left = int(rng.integers(clear, height - size - clear)), int(rng.integers(clear, width - size - clear))
     region = sheet[top:top + size, left:left + size]
     region += (ink_level - region) * ink
     # The sheet, slightly rotated, lying on a desk that shows on some sides.

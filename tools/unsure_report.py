@@ -27,7 +27,7 @@ from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.experiment import recorded_split  # noqa: E402
 from mnist_cnn.inference import OnnxModel, load_model  # noqa: E402
 from mnist_cnn.paths import ONNX_FILE, RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
-from mnist_cnn.preprocess import ImageError, to_mnist, working_gray  # noqa: E402
+from mnist_cnn.preprocess import ImageError, read_picture_digits, to_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.evaluate import digit_on_paper  # noqa: E402
 from tools.photo_like import NON_DIGIT_KINDS, render_hard_photo, render_non_digit  # noqa: E402
@@ -37,7 +37,7 @@ HARD_DIGITS = range(1000, 1300)
 
 def prepared(picture) -> np.ndarray | None:
     try:
-        return to_mnist(working_gray(picture))
+        return read_picture_digits(to_gray(picture), single=True)[0].image
     except ImageError:
         return None
 
