@@ -34,7 +34,7 @@ WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height)
 # it must pass the usual rules).
 CLOSER_BELOW = 0.25
 CLOSER_MARGIN = 1.0
-CLOSER_GAIN = 1.5
+CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
 
 
@@ -289,16 +289,18 @@ def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
 
 
-def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.0, shrunk: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(mask, ink): the pixels of the digit, and the ink with the lines of ruled or squared paper
     taken out. The digit is the connected components of ink, less what touches the image's border
     (the sheet's edges, a desk, shadows) and specks, with its separate strokes (a 5's flag, a broken
     pencil line) kept together; the mask is empty when nothing could be a digit. Faint strokes are
     kept by hysteresis: a component counts when it is above 2.5 noise levels everywhere and above 5
-    somewhere. `smallest` scales the least share of the picture a digit's ink may cover."""
+    somewhere. `smallest` scales the least share of the picture a digit's ink may cover; `shrunk`:
+    the picture was shrunk to the working size from twice its size or more (see ruling_level)."""
     noise = noise_level(ink) if noise is None else noise
     weak, strong = ink_levels(ink, noise)
-    lines = ruling_level(ink, noise)
+    lines = ruling_level(ink, noise, shrunk=shrunk)
     if lines.any():
         # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
         # as it is (from twice the line's level up), so that the stroke is not cut there.
@@ -315,7 +317,7 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
     return _select_digit(ink, weak, strong, smallest=smallest), ink
 
 
-def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65) -> np.ndarray:
+def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: bool = False) -> np.ndarray:
     """The ink of ruled or squared paper's lines, zero elsewhere: subtracted from the picture, it
     leaves the digit whole where it crosses a line in darker ink (removing the lines' pixels would
     cut the digit at every crossing).
@@ -329,14 +331,14 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65) -> np.nd
     block_ink = padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).max(axis=(1, 3))
     level = np.zeros(block_ink.shape, np.float32)
     for strength, found in ((block_ink, level), (block_ink.T, level.T)):
-        lines = _parallel_lines(strength, noise, fraction)
+        lines = _parallel_lines(strength, noise, fraction, shrunk)
         if lines is not None:
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
 
 
-def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
+def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk: bool = False):
     """Three or more thin parallel lines within 6 degrees of the rows, each running along at least
     `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
     which sheared pixels lie inside it), at the slope whose lines stand out most; None if none does.
@@ -344,10 +346,11 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float):
     h, w = strength.shape
     columns = np.broadcast_to(np.arange(w), (h, w))
     # A page photographed whole and shrunk to the working size keeps its ruling as lines a percent
-    # or less above the paper, still ink: on a photo, lines that faint are searched too, and taken
-    # where they make more lines than those standing a percent out (on a clean drawing, an enlarged
-    # MNIST file, a stroke's edge ripples that much). Each floor keeps its own best slope.
-    floors = (0.01,) if noise < CLEAN_NOISE else (0.01, 0.005)
+    # or less above the paper, still ink: on a picture shrunk that much, lines that faint are
+    # searched too, and taken where they make more lines than those standing a percent out (at its
+    # own size, a stroke's edge ripples that much: an enlarged MNIST file, a digit cropped tight).
+    # Each floor keeps its own best slope.
+    floors = (0.01, 0.005) if shrunk else (0.01,)
     best, best_score, lines = [None] * len(floors), [0.0] * len(floors), [0] * len(floors)
     for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
         rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
@@ -545,13 +548,14 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     return _read_kept(*_look(gray, shown), single, score, sure)
 
 
-def _look(gray: np.ndarray, shown: dict | None, smallest: float = 1.0) -> tuple[np.ndarray, np.ndarray, float]:
+def _look(gray: np.ndarray, shown: dict | None, smallest: float = 1.0, shrunk: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, float]:
     """(ink, kept, noise): the picture's ink (ruling taken out), the digits' pixels, the paper's noise."""
     ink = _smooth(ink_map(gray))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
-    keep, ink = find_digit(ink, noise, smallest)
+    keep, ink = find_digit(ink, noise, smallest, shrunk)
     if shown is not None:
         shown["kept"] = keep
     return ink, keep, noise
@@ -591,10 +595,11 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     if shown is not None:
         shown["gray"] = gray
     scale = full.shape[0] / gray.shape[0]
-    ink, keep, noise = _look(gray, shown)
-    if scale >= CLOSER_GAIN:
+    shrunk = scale >= CLOSER_GAIN
+    ink, keep, noise = _look(gray, shown, shrunk=shrunk)
+    if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
-        candidate = keep if keep.any() else _look(gray, None, CLOSER_SMALLEST)[1]
+        candidate = keep if keep.any() else _look(gray, None, CLOSER_SMALLEST, shrunk)[1]
         closer = _closer_look(full, gray.shape, candidate, single, score, sure)
         if closer is not None:
             found, crop = closer
