@@ -587,8 +587,8 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
                         ) -> list[FoundDigit]:
     """`read_digits` on a picture at its own resolution (greyscale in [0, 1]), with its digits'
     boxes in its own pixels. The ink is found at the working size; where what was found is small
-    there (a digit written on a page photographed whole) and the picture has more pixels than that,
-    it is read from a crop of the picture around it, at the working size: up close, where its
+    there (a digit written on a page photographed whole) and the picture is at least CLOSER_GAIN
+    times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
     strokes keep their width and contrast. `shown` (see read_digits) also receives the working
     picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
     gray = working_size(full)
