@@ -606,8 +606,7 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
             if shown is not None:
                 shown["closer"] = tuple(edge / scale for edge in crop)
             return found
-    return [replace(d, box=tuple(round(edge * scale) for edge in d.box))
-            for d in _read_kept(ink, keep, noise, single, score, sure)]
+    return _in_full(_read_kept(ink, keep, noise, single, score, sure), scale)
 
 
 def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarray, single: bool,
@@ -633,9 +632,14 @@ def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarr
         found = read_digits(closer, None, single, score, sure)
     except ImageError:
         return None
-    to_full = (crop[3] - crop[1]) / closer.shape[0]
-    return [replace(d, box=tuple(round(crop[k % 2] + edge * to_full) for k, edge in enumerate(d.box)))
-            for d in found], crop
+    return _in_full(found, (crop[3] - crop[1]) / closer.shape[0], crop[0], crop[1]), crop
+
+
+def _in_full(found: list[FoundDigit], scale: float, left: int = 0, top: int = 0) -> list[FoundDigit]:
+    """The digits with their boxes from a working picture's pixels into the full picture's: scaled
+    by `scale`, the working picture's corner at (left, top)."""
+    return [replace(d, box=tuple(round((left, top)[k % 2] + edge * scale) for k, edge in enumerate(d.box)))
+            for d in found]
 
 
 def _found(ink: np.ndarray, mask: np.ndarray, noise: float, touching: bool, image: np.ndarray | None = None

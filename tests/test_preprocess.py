@@ -13,7 +13,8 @@ from mnist_cnn.preprocess import (ImageError, _plain_paper, _smooth, cropped_to_
                                   label_components, noise_level, read_image, read_picture_digits, ruling_level,
                                   to_gray, to_mnist, working_gray)
 from tools.evaluate import load_set
-from tools.photo_like import continental_strokes, render_canvas, render_hard_photo, render_non_digit, render_photo
+from tools.photo_like import (PAGE_SPREAD, continental_strokes, render_canvas, render_hard_photo, render_non_digit,
+                              render_photo)
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
 INDICES = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
@@ -312,7 +313,7 @@ def test_photos_of_a_blank_sheet_are_mostly_refused():
     assert refused >= 28
 
 
-PAGE = dict(spread=(6, 12))  # a whole page in view, the digit written small on it
+PAGE = dict(spread=PAGE_SPREAD)  # a whole page in view, the digit written small on it
 
 
 def test_digits_written_small_on_a_page_photographed_whole_are_read_up_close(model, mnist):

@@ -36,10 +36,10 @@ from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, 
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_picture_digits, to_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
-from tools.photo_like import (NON_DIGIT_KINDS, SPACINGS, compose_number, continental_strokes,  # noqa: E402
-                              render_canvas, render_hard_photo, render_non_digit, render_photo)
+from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACINGS, compose_number,  # noqa: E402
+                              continental_strokes, render_canvas, render_hard_photo, render_non_digit, render_photo)
 
-RENDERERS = {"photo": render_photo, "hard": render_hard_photo, "canvas": render_canvas}
+RENDERERS = {"photo": render_photo, "canvas": render_canvas}  # the hard photos: load_set's own branch
 SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "canvas", "styles", "usps", "semeion", "blank",
         "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
@@ -56,7 +56,6 @@ SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28
              "numbers": "numbers of 2 to 5 digits"}
 NO_DIGIT = -1  # the label of a picture without a digit: the right answer is a refusal
 NO_DIGIT_SETS = ("blank", "blank_page", "nondigit")
-PAGE_SPREAD = (6, 12)  # a whole page in view: 6 to 12 times the digit's size each way
 
 
 def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Image.Image:
@@ -94,7 +93,7 @@ def load_set(name: str, count: int | None, seed: int = 0,
     if name in ("blank", "blank_page"):  # the hard photos' sheets, desks, rulings and shadows, nothing written
         rng = np.random.default_rng(seed + (1 if name == "blank" else 4))
         blank = np.zeros((28, 28), np.uint8)
-        spread = PAGE_SPREAD if name == "blank_page" else (1.6, 2.4)
+        spread = PAGE_SPREAD if name == "blank_page" else SHEET_SPREAD
         return ((render_hard_photo(blank, rng, spread=spread) for _ in range(count or 500)),
                 np.full(count or 500, NO_DIGIT))
     if name == "styles":  # the test set's 1s and 7s, in order, written with a flag or a bar
@@ -106,20 +105,18 @@ def load_set(name: str, count: int | None, seed: int = 0,
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
         written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
         return (render_photo(digit, rng) for digit in written), labels
-    if name in ("mnist", "mnist28", "tight", "page") or name in RENDERERS:
+    if name in ("mnist", "mnist28", "tight", "hard", "page") or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
         if name == "mnist28":  # what a user saves from the dataset itself, pixel for pixel
             return (Image.fromarray(digit) for digit in digits), labels
         if name == "tight":  # dark ink on white, the picture cut at the ink's edges
             return (tight_crop(digit) for digit in digits), labels
-        if name == "page":  # the hard photos' troubles on a page photographed whole
-            rng = np.random.default_rng(seed + 3)
+        if name in ("hard", "page"):  # the hard photos' troubles on a sheet, or on a page photographed whole
+            rng = np.random.default_rng(seed + (3 if name == "page" else 0))
+            spread = PAGE_SPREAD if name == "page" else SHEET_SPREAD
             record = (lambda: troubles.append({}) or troubles[-1]) if troubles is not None else dict
-            return (render_hard_photo(digit, rng, record(), spread=PAGE_SPREAD) for digit in digits), labels
-        if name == "hard" and troubles is not None:
-            rng = np.random.default_rng(seed)
-            return (render_hard_photo(digit, rng, troubles.append({}) or troubles[-1]) for digit in digits), labels
+            return (render_hard_photo(digit, rng, record(), spread=spread) for digit in digits), labels
         if name in RENDERERS:
             rng = np.random.default_rng(seed)
             return (RENDERERS[name](digit, rng) for digit in digits), labels

@@ -76,14 +76,18 @@ def write_photos(images: np.ndarray, folder: Path, seed: int = 0) -> list[Path]:
     return paths
 
 
+SHEET_SPREAD = (1.6, 2.4)  # the sheet in view, in digit sizes each way: a note photographed
+PAGE_SPREAD = (6, 12)  # a whole page photographed, the digit written small on it
+
+
 def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict | None = None,
-                      spread: tuple[float, float] = (1.6, 2.4), **fixed) -> Image.Image:
+                      spread: tuple[float, float] = SHEET_SPREAD, **fixed) -> Image.Image:
     """A harder photo of a handwritten digit, each trouble drawn at random: the sheet's edges and a
     desk in view, the sheet rotated, ruled or squared paper, a shadow, faint pencil on grey paper, a
     thin pen or a thick marker, or a 16-bit greyscale scan (PNG) instead of a JPEG photo. `fixed`
     pins any of them (pen, faint, ruling, desk, angle, shadow, scan), for tests of one trouble;
     `record`, when given, receives the troubles drawn. The sheet in view is `spread` times the
-    digit's size each way (drawn between the two): (6, 12) is a page photographed whole."""
+    digit's size each way (drawn between the two): PAGE_SPREAD is a page photographed whole."""
     record = {} if record is None else record
 
     def pick(name, draw):  # every draw is made, pinned or not, so the other troubles stay the same
