@@ -3,6 +3,7 @@ being repeated (training itself replaced by a fake: full-length runs are the too
 
 import dataclasses
 import json
+import sys
 
 import pytest
 
@@ -104,6 +105,49 @@ def test_plain_benchmark_summarises_the_seeds(fake_runs, tmp_path, capsys):
                            "--out", str(tmp_path / "b.md")]) == 0
     assert "mean 99.690%, standard deviation 0.010" in (tmp_path / "b.md").read_text()
     assert "machine: Test CPU" in capsys.readouterr().out
+
+
+# A stand-in for one training process: it notes when it ran, sleeps, and leaves a run's metrics.json in its folder.
+FAKE_CHILD = """import json, os, sys, time
+folder, metrics, times, exit_status = sys.argv[1:]
+start = time.time(); time.sleep(0.5)
+os.makedirs(folder, exist_ok=True)
+open(os.path.join(folder, "metrics.json"), "w").write(metrics)
+open(times, "a").write(f"{start} {time.time()} {os.environ['OMP_NUM_THREADS']}\\n")
+sys.exit(int(exit_status))"""
+
+
+def test_runs_train_side_by_side_in_their_own_processes_then_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark, "BENCHMARK_RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr(benchmark.os, "cpu_count", lambda: 4)
+    times = tmp_path / "times.txt"
+    children = []
+
+    def fake_child(architecture, variant, base, seed, device, scratch):
+        children.append((variant, seed))
+        config = benchmark.variant_config(architecture, variant, seed, device, base)
+        metrics = fake_metrics(config, errors=30 + seed, val_accuracy=0.995)
+        return [sys.executable, "-c", FAKE_CHILD, config.output_dir, json.dumps(metrics), str(times),
+                "3" if seed == 9 else "0"]
+
+    monkeypatch.setattr(benchmark, "child_command", fake_child)
+    records, out = tmp_path / "runs.json", tmp_path / "ablation.md"
+    argv = ["--ablate", "defaults", "--records", str(records), "--out", str(out), "--jobs", "2"]
+    assert benchmark.main([*argv, "--seeds", "0", "1", "2"]) == 0
+    assert sorted(children) == [("defaults", 0), ("defaults", 1), ("defaults", 2)]
+    saved = json.loads(records.read_text())["runs"]
+    assert [(r["seed"], r["test_errors"]) for r in saved] == [(0, 30), (1, 31), (2, 32)]
+    spans = [tuple(map(float, line.split()[:2])) for line in times.read_text().splitlines()]
+    most_at_once = max(sum(start <= t < end for start, end in spans) for t, _ in spans)
+    assert most_at_once == 2, spans
+    assert {line.split()[2] for line in times.read_text().splitlines()} == {"2"}  # 4 cores / 2 jobs
+    assert (tmp_path / "runs" / "improved_seed1.log").is_file()
+
+    assert benchmark.main([*argv, "--seeds", "0", "1", "2"]) == 0  # all recorded: no process started
+    assert len(children) == 3
+    with pytest.raises(SystemExit, match="improved_seed9.log"):
+        benchmark.main([*argv, "--seeds", "8", "9"])
+    assert len(json.loads(records.read_text())["runs"]) == 3
 
 
 def test_an_unknown_variant_is_named(capsys):

@@ -6,6 +6,7 @@ of the recipe (a technique taken out, or one that is off put in), as a table and
     python tools/benchmark.py --ablate all --seeds 0 1 2      # every variant -> results/ablation.md and .png
     python tools/benchmark.py --ablate erasing onecycle       # some of them (`--ablate list` names them)
     python tools/benchmark.py --ablate no-dropout --base onecycle   # a variant of another recipe
+    python tools/benchmark.py --ablate ema --seeds 0 1 2 3 --jobs 4 --device cuda   # four runs side by side
 
 Full-length training belongs here, not in the test suite. Each run writes its usual outputs to
 benchmark_runs/<model>[_<base>][_<variant>]_seed<N>/ (not committed), and its figures to
@@ -19,6 +20,10 @@ as a table of its own: `--base` names the recipe variants are taken from).
 The test set is never used for a choice: the ablation table gives each variant's validation error
 (the 5,000 held-out training images, at the epoch whose weights were kept) beside its test error,
 and variants are judged on the first.
+
+With --jobs N the runs not yet recorded train N at a time, each in its own process (its output in
+benchmark_runs/<folder>.log, its share of the CPU's threads): one small model leaves a GPU mostly
+idle, so a GPU trains many side by side in about the time of one.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ import argparse
 import dataclasses
 import datetime
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/benchmark.py
@@ -136,6 +144,16 @@ def save_records(records: list[dict], path: Path = RECORDS_FILE) -> None:
                       "runs": ordered})
 
 
+def finished_run(config: TrainConfig) -> dict | None:
+    """The metrics of a run with these settings in the config's folder, if it holds one."""
+    metrics_path = Path(config.output_dir) / METRICS_FILE
+    if metrics_path.is_file():
+        metrics = json.loads(metrics_path.read_text())
+        if not differences(metrics["config"], config):
+            return metrics
+    return None
+
+
 def run_or_reuse(architecture: str, config: TrainConfig, variant: str, base: str, records: list[dict],
                  rerun: bool) -> tuple[dict, bool]:
     """(the record of this run, whether it is new to the records): an existing record with the same
@@ -146,14 +164,48 @@ def run_or_reuse(architecture: str, config: TrainConfig, variant: str, base: str
         if found:
             print(f"=== {label}: recorded on {found['machine']}, not rerun", flush=True)
             return found, False
-        metrics_path = Path(config.output_dir) / METRICS_FILE
-        if metrics_path.is_file():
-            metrics = json.loads(metrics_path.read_text())
-            if not differences(metrics["config"], config):
-                print(f"=== {label}: reusing {metrics_path}", flush=True)
-                return record_of(metrics, variant, base), True
+        metrics = finished_run(config)
+        if metrics:
+            print(f"=== {label}: reusing {Path(config.output_dir) / METRICS_FILE}", flush=True)
+            return record_of(metrics, variant, base), True
     print(f"=== {label}", flush=True)
     return record_of(run(architecture, config, plot=visualize.plot_run), variant, base), True
+
+
+def child_command(architecture: str, variant: str, base: str, seed: int, device: str, scratch: Path) -> list[str]:
+    """This tool, training one run into its folder (its records and table thrown away with `scratch`)."""
+    name = f"{variant}_{seed}"
+    return [sys.executable, str(Path(__file__).resolve()), "--model", architecture.removesuffix("_cnn"),
+            "--ablate", variant, "--base", base, "--seeds", str(seed), "--device", device, "--rerun",
+            "--records", str(scratch / f"{name}.json"), "--out", str(scratch / f"{name}.md")]
+
+
+def train_side_by_side(pending: list[tuple[str, TrainConfig]], jobs: int, command_of) -> None:
+    """Train each (variant, config) in a process of its own, `jobs` at a time, so that their folders hold
+    the runs; `command_of(variant, config)` is the command line. Stops at the first that fails, naming its log."""
+    threads = str(max(1, (os.cpu_count() or 1) // jobs))
+    running: list[tuple[subprocess.Popen, Path]] = []
+
+    def wait_for_one() -> None:
+        process, log = running.pop(0)
+        if process.wait() != 0:
+            for other, _ in running:
+                other.terminate()
+            raise SystemExit(f"a run side by side failed (exit {process.returncode}): see {log}")
+        print(f"=== finished: {log.with_suffix('')}", flush=True)
+
+    for variant, config in pending:
+        if len(running) == jobs:
+            wait_for_one()
+        log = Path(config.output_dir).with_suffix(".log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        print(f"=== started: {log.with_suffix('')} ({len(running) + 1} running)", flush=True)
+        with log.open("w") as out:
+            process = subprocess.Popen(command_of(variant, config), stdout=out, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "OMP_NUM_THREADS": threads})
+        running.append((process, log))
+    while running:
+        wait_for_one()
 
 
 def _mean_spread(values: list[float]) -> str:
@@ -261,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="the summary (default results/benchmark.md, or results/ablation.md with --ablate)")
     parser.add_argument("--records", type=Path, default=RECORDS_FILE, help="the runs' figures (JSON)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="train the runs not yet recorded this many at a time, each in its own process")
     args = parser.parse_args(argv)
     architecture = f"{args.model}_cnn"
     if args.ablate == ["list"]:
@@ -270,17 +324,29 @@ def main(argv: list[str] | None = None) -> int:
     complaint = _unknown(variants)
     if complaint:
         parser.error(complaint)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, not {args.jobs}")
     records = load_records(args.records)
+    configs = [(variant, variant_config(architecture, variant, seed, args.device, args.base))
+               for variant in variants for seed in args.seeds]
+    rerun = args.rerun
+    if args.jobs > 1:
+        pending = [(variant, config) for variant, config in configs if rerun or not (
+            any(same_run(r, config, architecture) for r in records) or finished_run(config))]
+        with tempfile.TemporaryDirectory() as scratch:
+            train_side_by_side(pending, args.jobs, lambda variant, config: child_command(
+                architecture, variant, args.base, config.seed, args.device, Path(scratch)))
+        # Their folders now hold fresh runs: the loop below records them instead of the old records.
+        records = [r for r in records if not any(same_run(r, config, architecture) for _, config in pending)]
+        rerun = False
     done = []
-    for variant in variants:
-        for seed in args.seeds:
-            config = variant_config(architecture, variant, seed, args.device, args.base)
-            record, new = run_or_reuse(architecture, config, variant, args.base, records, args.rerun)
-            if new:
-                record.setdefault("recorded", datetime.date.today().isoformat())
-                records = [r for r in records if not same_name(r, architecture, args.base, variant, seed)] + [record]
-                save_records(records, args.records)  # after every run: an interrupted ablation keeps what it did
-            done.append(record)
+    for variant, config in configs:
+        record, new = run_or_reuse(architecture, config, variant, args.base, records, rerun)
+        if new:
+            record.setdefault("recorded", datetime.date.today().isoformat())
+            records = [r for r in records if not same_name(r, architecture, args.base, variant, config.seed)] + [record]
+            save_records(records, args.records)  # after every run: an interrupted ablation keeps what it did
+        done.append(record)
     if args.ablate:
         out = args.out or RESULTS_DIR / "ablation.md"
         text = ablation_report(architecture, records, out)
