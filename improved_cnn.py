@@ -1,6 +1,7 @@
 """Train the improved CNN on MNIST: three conv blocks with batch norm, dropout and Kaiming init,
 trained with per-image augmentation, a learning-rate schedule, early stopping, gradient clipping,
-AdamW and label smoothing on a train/validation split. Writes to output_improved/.
+AdamW and label smoothing on a train/validation split. Writes to output_improved/. Dropout (and
+erasing) are off by default, where the ablation measured them costing validation accuracy (README).
 
     python improved_cnn.py              # defaults: about 99.6% test accuracy in 8 minutes on 2 CPU cores
     python improved_cnn.py --schedule onecycle    # the one-cycle schedule instead of the rate cut on validation

@@ -65,6 +65,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-clipping": ("without gradient clipping", dict(grad_clip=0.0)),
     "no-early-stopping": ("without early stopping", dict(early_stop=0)),
     "no-batch-norm": ("without batch norm", dict(batch_norm=False)),
+    "dropout": ("with dropout 0.1 before the last layer", dict(dropout=0.1)),
+    # The defaults had dropout until the ablation measured it: recipes of that time are ablated with it.
     "no-dropout": ("without dropout", dict(dropout=0.0)),
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
     "no-letters": ("without the pen letters among the synthetic non-digits", dict(outlier_letters=False)),
@@ -96,6 +98,12 @@ def variant_config(architecture: str, variant: str, seed: int, device: str = "au
     name = "_".join(part for part in (architecture.removesuffix("_cnn"), base, variant) if part != DEFAULTS)
     return dataclasses.replace(MODELS[architecture].defaults, **{**recipe_changes(base), **VARIANTS[variant][1]},
                                seed=seed, device=device, output_dir=str(BENCHMARK_RUNS_DIR / f"{name}_seed{seed}"))
+
+
+def changes_nothing(architecture: str, variant: str, base: str = DEFAULTS) -> bool:
+    """A variant (not the defaults) whose settings the base recipe has already (`no-dropout` of today's defaults)."""
+    recipe = variant_config(architecture, DEFAULTS, 0, base=base)
+    return variant != DEFAULTS and all(getattr(recipe, name) == value for name, value in VARIANTS[variant][1].items())
 
 
 def record_of(metrics: dict, variant: str, base: str = DEFAULTS) -> dict:
@@ -232,10 +240,10 @@ def summarize(name: str, records: list[dict]) -> str:
 
 def ablation_rows(architecture: str, records: list[dict], base: str = DEFAULTS) -> list[dict]:
     """Per variant of the base recipe with runs under its current settings: its records and their
-    summary, the base first. A variant the base already includes is left out."""
+    summary, the base first. A variant that changes nothing of the base is left out."""
     rows = []
     for variant, (what, changes) in VARIANTS.items():
-        if variant != DEFAULTS and changes.items() <= recipe_changes(base).items():
+        if changes_nothing(architecture, variant, base):
             continue
         runs = {r["seed"]: r for r in records
                 if same_run(r, variant_config(architecture, variant, r["seed"], base=base), architecture)}
@@ -266,7 +274,8 @@ def ablation_table(architecture: str, rows: list[dict], base: str = DEFAULTS) ->
               "training images, at the kept epoch; a variant is judged on validation, the test column is "
               "reported, never used to choose."]
     if base == DEFAULTS:
-        missing = [v for v in VARIANTS if v not in {row["variant"] for row in rows}]
+        missing = [v for v in VARIANTS if v not in {row["variant"] for row in rows}
+                   and not changes_nothing(architecture, v)]
         if missing:
             lines.append(f"Not run yet: {', '.join(missing)} (`python tools/benchmark.py --ablate {' '.join(missing)}`).")
     return "\n".join(lines) + "\n"
@@ -328,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
     records = load_records(args.records)
     configs = [(variant, variant_config(architecture, variant, seed, args.device, args.base))
-               for variant in variants for seed in args.seeds]
+               for variant in variants if not changes_nothing(architecture, variant, args.base) for seed in args.seeds]
     rerun = args.rerun
     if args.jobs > 1:
         pending = [(variant, config) for variant, config in configs if rerun or not (
