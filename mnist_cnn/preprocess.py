@@ -141,10 +141,10 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
     if abs(skew) < 0.15:
         skew = _skewness(gray - _resize(_resize(gray, (max(1, w // 4), max(1, h // 4))), (w, h)))
-    dark_ink = skew < 0 if skew != 0 else float(np.median(gray)) > 0.5
+    dark_ink = skew < 0 if skew != 0 else float(_median(gray)) > 0.5
     ink = 1 - gray if dark_ink else gray.copy()
     ink -= _paper_level(ink)
-    return ink - np.median(ink)  # the paper at zero
+    return ink - _median(ink)  # the paper at zero
 
 
 def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | None:
@@ -169,6 +169,39 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
 def _sides(image: np.ndarray) -> tuple[np.ndarray, ...]:
     """The picture's top and bottom rows and its left and right columns."""
     return image[0], image[-1], image[:, 0], image[:, -1]
+
+
+# np.median, np.percentile, np.unique and np.isin each reach numpy.ma (a NaN or mask check), whose
+# import is a tenth of the command line's start: a picture holds no NaNs, and labels are small integers.
+def _median(values: np.ndarray, axis: int | None = None, keepdims: bool = False) -> np.ndarray:
+    values = np.asarray(values)
+    if axis is None:
+        values, axis = values.reshape(-1), 0
+    n = values.shape[axis]
+    if n == 0:
+        return np.median(values, axis=axis, keepdims=keepdims)  # NaN, with numpy's warning
+    middle = [n // 2 - 1, n // 2] if n % 2 == 0 else [n // 2]
+    return np.take(np.partition(values, middle, axis=axis), middle, axis=axis).mean(axis=axis, keepdims=keepdims)
+
+
+def _among(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where `labels` is one of `wanted` (non-negative integers), by a lookup table."""
+    wanted = np.asarray(wanted, dtype=np.intp)
+    table = np.zeros(max(int(labels.max(initial=0)), int(wanted.max(initial=0))) + 1, dtype=bool)
+    table[wanted] = True
+    return table[labels]
+
+
+def _percentile(values: np.ndarray, q: float) -> np.floating:
+    """np.percentile of all the values, in their dtype (linear interpolation, numpy's default)."""
+    flat = np.asarray(values).reshape(-1)
+    position = q / 100 * (len(flat) - 1)
+    low = int(np.floor(position))
+    high = min(low + 1, len(flat) - 1)
+    below, above = np.partition(flat, [low, high])[[low, high]]
+    share = position - low
+    # numpy's own interpolation, in the values' dtype, exact at both ends
+    return below + (above - below) * share if share < 0.5 else above - (above - below) * (1 - share)
 
 
 def _skewness(values: np.ndarray) -> float:
@@ -197,11 +230,10 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # up from the paper to the ink that does not reach the picture's edge is ink: the paper's level
     # goes there. A tenth, so that the stroke's blurred shoulders go too, not stay as grey patches.
     if noise_level(small) < CLEAN_NOISE:
-        paper = np.median(opened)
-        high = opened > paper + 0.1 * (np.percentile(small, 99) - paper)
+        paper = _median(opened)
+        high = opened > paper + 0.1 * (_percentile(small, 99) - paper)
         labels, _ = label_components(high)
-        edge = np.unique(np.concatenate(_sides(labels)))
-        opened = np.where(high & ~np.isin(labels, edge), paper, opened)
+        opened = np.where(high & ~_among(labels, np.concatenate(_sides(labels))), paper, opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
@@ -239,11 +271,11 @@ def noise_level(ink: np.ndarray, block: int = 16) -> float:
     under a noise that is not theirs. Ink covers a minority of the squares."""
     h, w = ink.shape
     if h < 2 * block or w < 2 * block:
-        return float(1.4826 * np.median(np.abs(ink - np.median(ink))))
+        return float(1.4826 * _median(np.abs(ink - _median(ink))))
     squares = ink[:h // block * block, :w // block * block].reshape(h // block, block, w // block, block)
     squares = squares.transpose(0, 2, 1, 3).reshape(h // block, w // block, block * block)
-    deviation = np.abs(squares - np.median(squares, axis=2, keepdims=True))
-    return float(1.4826 * np.median(np.median(deviation, axis=2)))
+    deviation = np.abs(squares - _median(squares, axis=2, keepdims=True))
+    return float(1.4826 * _median(_median(deviation, axis=2)))
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -366,7 +398,7 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
         # A line stands out of the rows around it, by more than the paper's noise. Ruling is thin and
         # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
         # 0 cropped tight), is not ruling.
-        around = np.median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
+        around = _median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
         # A line on paper at least doubles the ink of the rows around it; inside a thick stroke (a
         # large digit drawn with a brush) the rows' ink only ripples.
         standing = along - around
@@ -393,8 +425,8 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
         # capped at twice its median over its whole length: a stroke lying along it for a while is
         # not its level.
         peak = sheared_strength[start:end].max(0)
-        local = np.median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
-        local = np.minimum(local, 2 * np.median(peak[line[start:end].any(0)]))
+        local = _median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
+        local = np.minimum(local, 2 * _median(peak[line[start:end].any(0)]))
         on_picture = inside[start:end]
         ys, xs = rows[start:end][on_picture], columns[start:end][on_picture]
         found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
@@ -447,7 +479,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # may break into many pieces, each short along the side; a digit touches a side where its strokes end.
     for side in _sides(labels):
         if np.mean(side > 0) > 0.5:
-            runs_along[np.unique(side[side > 0]) - 1] = True
+            runs_along[side[side > 0] - 1] = True
     # What lies within a few pixels of a side and in its outer quarter, together a narrow bar along
     # it, is a strip of desk beside the sheet's edge, whole or cut up by ruling or grain (a 1 that
     # close to a side is rare).
@@ -509,7 +541,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
                  & (left <= box[3] + 0.8 * row) & (right >= box[1] - 0.8 * row))
         if not near.any():
             # However faint, a digit covers more than a blob of noise does.
-            return np.isin(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
+            return _among(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
@@ -568,7 +600,7 @@ def _read_kept(ink: np.ndarray, keep: np.ndarray, noise: float, single: bool,
                          "or holds only lines, edges or noise; a digit cropped with no paper around it "
                          "touches the edges like a desk: leave a margin; one far smaller than the "
                          "picture is a speck: crop closer)")
-    peak = np.percentile(ink[keep], 95)
+    peak = _percentile(ink[keep], 95)
     # Ink must stand out of the paper in absolute terms and well above the paper's own noise.
     needed = max(MIN_INK_CONTRAST, 5 * noise)
     if peak < needed:
@@ -651,7 +683,7 @@ def _found(ink: np.ndarray, mask: np.ndarray, noise: float, touching: bool, imag
 
 def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:
     """The ink under `mask`, normalised, scaled to fit 20x20 and centred by its mass in 28x28."""
-    peak = np.percentile(ink[mask], 95)
+    peak = _percentile(ink[mask], 95)
     ink = np.where(mask, np.clip((ink - 2.5 * noise) / max(peak - 2.5 * noise, 1e-6), 0, 1), 0)
     rows, cols = ink_box(ink)
     digit = ink[rows, cols]
@@ -743,7 +775,7 @@ def split_digits(keep: np.ndarray, core: np.ndarray | None = None) -> list[np.nd
     members: dict[int, list[int]] = {}
     for piece in group:
         members.setdefault(root(piece), []).append(piece)
-    return [np.isin(labels, np.array(pieces) + 1) for pieces in sorted(members.values(), key=lambda p: left[p].min())]
+    return [_among(labels, np.array(pieces) + 1) for pieces in sorted(members.values(), key=lambda p: left[p].min())]
 
 
 def _join_stacked(labels: np.ndarray, count: int) -> tuple[np.ndarray, int]:

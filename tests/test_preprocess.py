@@ -9,7 +9,7 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
-from mnist_cnn.preprocess import (ImageError, _plain_paper, _smooth, cropped_to_ink, find_digit, ink_map,
+from mnist_cnn.preprocess import (ImageError, _among, _median, _percentile, _plain_paper, _smooth, cropped_to_ink, find_digit, ink_map,
                                   label_components, noise_level, read_image, read_picture_digits, ruling_level,
                                   to_gray, to_mnist, working_gray)
 from tools.evaluate import load_set
@@ -420,3 +420,21 @@ def test_non_digits_are_often_refused_or_unsure(model):
         except ImageError:
             rejected += 1
     assert rejected >= 28
+
+
+def test_the_order_statistics_are_numpys_to_the_bit():
+    # The pipeline's own median, percentile and label lookup (numpy's reach numpy.ma, slow to import).
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 256, 1001):
+        values = (rng.random(n).astype(np.float32) ** 3) - 0.2
+        for q in (0, 12.5, 50, 95, 99, 100):
+            ours, numpys = _percentile(values, q), np.percentile(values, q)
+            assert ours == numpys and type(ours) is type(numpys)
+        assert _median(values) == np.median(values)
+    cube = rng.random((9, 12, 16)).astype(np.float32)
+    for axis in (None, 0, 1, 2):
+        assert np.array_equal(_median(cube, axis=axis), np.median(cube, axis=axis))
+    assert np.array_equal(_median(cube, axis=2, keepdims=True), np.median(cube, axis=2, keepdims=True))
+    labels = rng.integers(0, 30, (20, 20))
+    assert np.array_equal(_among(labels, np.array([3, 0, 29, 3])), np.isin(labels, [3, 0, 29]))
+    assert not _among(labels, np.array([], dtype=int)).any()
