@@ -5,7 +5,7 @@ of the recipe (a technique taken out, or one that is off put in), as a table and
     python tools/benchmark.py --model basic --seeds 0 1 2 3 4
     python tools/benchmark.py --ablate all --seeds 0 1 2      # every variant -> results/ablation.md and .png
     python tools/benchmark.py --ablate erasing onecycle       # some of them (`--ablate list` names them)
-    python tools/benchmark.py --ablate no-dropout --base onecycle   # a variant of another recipe
+    python tools/benchmark.py --ablate dropout --base onecycle      # a variant of another recipe
     python tools/benchmark.py --ablate ema --seeds 0 1 2 3 --jobs 4 --device cuda   # four runs side by side
 
 Full-length training belongs here, not in the test suite. Each run writes its usual outputs to
@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, when run as tools/benchmark.py
@@ -195,8 +196,11 @@ def train_side_by_side(pending: list[tuple[str, TrainConfig]], jobs: int, comman
     running: list[tuple[subprocess.Popen, Path]] = []
 
     def wait_for_one() -> None:
-        process, log = running.pop(0)
-        if process.wait() != 0:
+        while not any(process.poll() is not None for process, _ in running):
+            time.sleep(0.2)
+        process, log = next(entry for entry in running if entry[0].poll() is not None)
+        running.remove((process, log))
+        if process.returncode != 0:
             for other, _ in running:
                 other.terminate()
             raise SystemExit(f"a run side by side failed (exit {process.returncode}): see {log}")
