@@ -577,20 +577,27 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     for an answer); without it, each group of ink is one digit. ImageError when no digit is found.
     When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
     the ink that stood out of the paper ("ink"), for plots."""
-    return _read_kept(*_look(gray, shown), single, score, sure)
+    ink, noise = _ink(gray, shown)
+    cleaned, keep = _look(ink, noise, shown)
+    return _read_kept(cleaned, keep, noise, single, score, sure)
 
 
-def _look(gray: np.ndarray, shown: dict | None, smallest: float = 1.0, shrunk: bool = False
-          ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(ink, kept, noise): the picture's ink (ruling taken out), the digits' pixels, the paper's noise."""
+def _ink(gray: np.ndarray, shown: dict | None) -> tuple[np.ndarray, float]:
+    """(ink, noise): the picture's ink, smoothed, and the paper's noise; `shown` gets all the ink."""
     ink = _smooth(ink_map(gray))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
-    keep, ink = find_digit(ink, noise, smallest, shrunk)
+    return ink, noise
+
+
+def _look(ink: np.ndarray, noise: float, shown: dict | None, shrunk: bool = False
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(ink with the ruling taken out, the digits' pixels) (see find_digit); `shown` gets the latter."""
+    keep, cleaned = find_digit(ink, noise, shrunk=shrunk)
     if shown is not None:
         shown["kept"] = keep
-    return ink, keep, noise
+    return cleaned, keep
 
 
 def _read_kept(ink: np.ndarray, keep: np.ndarray, noise: float, single: bool,
@@ -628,10 +635,11 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
         shown["gray"] = gray
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
-    ink, keep, noise = _look(gray, shown, shrunk=shrunk)
+    raw, noise = _ink(gray, shown)
+    ink, keep = _look(raw, noise, shown, shrunk)
     if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
-        candidate = keep if keep.any() else _look(gray, None, CLOSER_SMALLEST, shrunk)[1]
+        candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
         closer = _closer_look(full, gray.shape, candidate, single, score, sure)
         if closer is not None:
             found, crop = closer
