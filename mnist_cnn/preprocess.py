@@ -223,7 +223,7 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     size = int(min(h, w) / 10) // 2 * 2 + 1
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
-    opened = _square_filter(_square_filter(padded, size, np.min), size, np.max)[size:-size, size:-size]
+    opened = _square_filter(_square_filter(padded, size, np.minimum), size, np.maximum)[size:-size, size:-size]
     # Where strokes wider than the squares cross (a large digit drawn with a thick brush), the
     # opening keeps their crossing as paper, a hole in the digit. On a clean, noiseless canvas (a
     # drawing, not a photo, whose desks and shadows this must not touch) a level a tenth of the way
@@ -237,19 +237,24 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
-    return _square_filter(_resize(opened, (w, h)), 5, np.max)
+    return _square_filter(_resize(opened, (w, h)), 5, np.maximum)
 
 
 CLEAN_NOISE = 0.002  # the paper's noise under which a picture is a drawing, not a photo or a scan
 
 
-def _square_filter(image: np.ndarray, size: int, reduce) -> np.ndarray:
-    """Minimum or maximum over size x size squares, as two passes along rows and columns (edges
-    replicated): size operations per pixel instead of size squared."""
+def _square_filter(image: np.ndarray, size: int, pairwise) -> np.ndarray:
+    """Minimum or maximum (`pairwise`: np.minimum or np.maximum) over size x size squares, edges
+    replicated: along rows, then columns, each window the overlap of two windows of a power of two,
+    which come from doubling (about log2(size) operations per pixel instead of size)."""
     half = size // 2
-    for axis in (0, 1):
-        padded = np.pad(image, [(half, half) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
-        image = reduce(sliding_window_view(padded, size, axis=axis), axis=-1)
+    for _ in range(2):
+        padded = np.pad(image, ((half, size - 1 - half), (0, 0)), mode="edge")
+        width = 1
+        while 2 * width <= size:
+            padded = pairwise(padded[:-width], padded[width:])
+            width *= 2
+        image = pairwise(padded[:len(image)], padded[size - width:size - width + len(image)]).T
     return image
 
 
@@ -279,28 +284,39 @@ def noise_level(ink: np.ndarray, block: int = 16) -> float:
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """8-connected components of a boolean image: (labels 1..n, 0 for background; n). NumPy only:
-    each pixel takes the smallest index among its neighbours, with pointer jumping, until stable
-    (scipy.ndimage would do it, but its import alone costs the CLI half a second)."""
-    h, w = mask.shape
+    """8-connected components of a boolean image: (labels 1..n in the order of their first pixel,
+    row by row; 0 for background; n). NumPy only (scipy.ndimage would do it, but its import alone
+    costs the CLI half a second): a forest of pixel indices, each pixel's root hooked under the
+    smallest index among its neighbours, then pointer jumping, until every component is one tree
+    rooted at its first pixel; a few rounds, however long the strokes. Worked on the box around
+    the mask, where the ink is."""
+    result = np.zeros(mask.shape, np.intp)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return result, 0
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    h, w = mask[box].shape
     background = h * w
-    labels = np.where(mask, np.arange(h * w).reshape(h, w), background)
+    inked = np.flatnonzero(mask[box])
+    parent = np.full(h * w + 1, background)
+    parent[inked] = inked
     while True:
-        padded = np.pad(labels, 1, constant_values=background)
+        padded = np.pad(parent[:-1].reshape(h, w), 1, constant_values=background)
         rows_min = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])  # separable 3x3 min
-        smallest = np.minimum(np.minimum(rows_min[:-2], rows_min[1:-1]), rows_min[2:])
-        smallest = np.where(mask, smallest, background)
-        lookup = np.append(smallest.ravel(), background)
-        for _ in range(4):  # pointer jumping: a label of a label is a label
-            smallest = lookup[smallest]
-        if np.array_equal(smallest, labels):
+        smallest = np.minimum(np.minimum(rows_min[:-2], rows_min[1:-1]), rows_min[2:]).ravel()[inked]
+        own = parent[inked]
+        if np.array_equal(smallest, own):
             break
-        labels = smallest
-    roots, dense = np.unique(labels, return_inverse=True)
-    dense = dense.reshape(h, w)
-    if roots[-1] == background:  # the background sorts last: give it 0, components 1..n
-        return np.where(dense == len(roots) - 1, 0, dense + 1), len(roots) - 1
-    return dense + 1, len(roots)
+        np.minimum.at(parent, own, smallest)  # a root takes the smallest label next to its tree
+        parent[inked] = np.minimum(parent[inked], smallest)
+        while not np.array_equal(jumped := parent[parent], parent):
+            parent = jumped
+    # Number the roots (each component's first pixel) 1..n in order.
+    roots = np.flatnonzero(parent[:-1] == np.arange(h * w))
+    dense = np.zeros(h * w + 1, np.intp)
+    dense[roots] = np.arange(1, len(roots) + 1)
+    result[box] = dense[parent[:-1]].reshape(h, w)
+    return result, len(roots)
 
 
 def component_boxes(labels: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
@@ -367,7 +383,7 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
         if lines is not None:
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
-    return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.max)
+    return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.maximum)
 
 
 def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk: bool = False):
@@ -809,7 +825,7 @@ def _pieces(keep: np.ndarray, core: np.ndarray | None) -> tuple[np.ndarray, int]
         return label_components(keep)
     labels, count = label_components(core & keep)
     for _ in range(max(keep.shape)):
-        grown = np.where(keep & (labels == 0), _square_filter(labels, 3, np.max), labels)
+        grown = np.where(keep & (labels == 0), _square_filter(labels, 3, np.maximum), labels)
         if np.array_equal(grown, labels):
             break
         labels = grown

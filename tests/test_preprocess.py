@@ -9,9 +9,9 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
-from mnist_cnn.preprocess import (ImageError, _among, _median, _percentile, _plain_paper, _smooth, cropped_to_ink, find_digit, ink_map,
-                                  label_components, noise_level, read_image, read_picture_digits, ruling_level,
-                                  to_gray, to_mnist, working_gray)
+from mnist_cnn.preprocess import (ImageError, _among, _median, _percentile, _plain_paper, _smooth, _square_filter,
+                                  cropped_to_ink, find_digit, ink_map, label_components, noise_level, read_image,
+                                  read_picture_digits, ruling_level, to_gray, to_mnist, working_gray)
 from tools.evaluate import load_set
 from tools.photo_like import (PAGE_SPREAD, continental_strokes, render_canvas, render_hard_photo, render_non_digit,
                               render_photo)
@@ -58,6 +58,59 @@ def test_connected_components_match_a_known_layout():
     assert count == 3
     assert labels[1, 1] == labels[3, 3] != labels[5, 5] and labels[0, 9] not in (0, labels[5, 5])
     assert (labels[~mask] == 0).all()
+
+
+def flood_fill_components(mask: np.ndarray) -> np.ndarray:
+    """The reference: 8-connected components by flood fill, numbered in the order of their first
+    pixel, row by row."""
+    labels, count = np.zeros(mask.shape, int), 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start]:
+            continue
+        count += 1
+        labels[start], stack = count, [start]
+        while stack:
+            y, x = stack.pop()
+            for dy, dx in itertools.product((-1, 0, 1), repeat=2):
+                near = (y + dy, x + dx)
+                if 0 <= near[0] < mask.shape[0] and 0 <= near[1] < mask.shape[1] and mask[near] and not labels[near]:
+                    labels[near] = count
+                    stack.append(near)
+    return labels
+
+
+def spiral(size: int) -> np.ndarray:
+    """A one-pixel spiral path: the longest way round for labels to travel."""
+    mask, (y, x), (dy, dx), step = np.zeros((size, size), bool), (size // 2, size // 2), (0, 1), 1
+    while True:
+        for _ in range(2):
+            for _ in range(step):
+                if not (0 <= y < size and 0 <= x < size):
+                    return mask
+                mask[y, x] = True
+                y, x = y + dy, x + dx
+            dy, dx = dx, -dy
+        step += 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_connected_components_match_a_flood_fill(seed):
+    rng = np.random.default_rng(seed)
+    masks = [rng.random(tuple(rng.integers(1, 40, 2))) < share for share in (0.2, 0.45, 0.6)]
+    masks += [spiral(int(rng.integers(5, 60))), np.zeros((7, 9), bool), np.ones((1, 12), bool)]
+    for mask in masks:
+        labels, count = label_components(mask)
+        assert np.array_equal(labels, flood_fill_components(mask)) and count == labels.max(initial=0)
+
+
+def test_square_filters_take_the_minimum_and_maximum_of_each_square():
+    image = np.random.default_rng(0).random((23, 31)).astype(np.float32)
+    for size in (1, 3, 5, 9, 27):
+        half = size // 2
+        padded = np.pad(image, half, mode="edge")
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
+        assert np.array_equal(_square_filter(image, size, np.minimum), windows.min(axis=(2, 3)))
+        assert np.array_equal(_square_filter(image, size, np.maximum), windows.max(axis=(2, 3)))
 
 
 def test_a_sheet_on_a_dark_desk_is_not_taken_for_the_digit(model, mnist):
