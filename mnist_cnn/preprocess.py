@@ -358,11 +358,81 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
         # Where nothing is left (a stroke cropped tight, taken for one of the lines), the picture is
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
-        found = _select_digit(cleaned, *ink_levels(cleaned, noise), on_lines=line_pixels, smallest=smallest)
+        cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
+        found = _select_digit(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
         if found.any():
-            return found, cleaned
-        return _select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), ink
-    return _select_digit(ink, weak, strong, smallest=smallest), ink
+            return without_underline(found, cleaned_weak), cleaned
+        return without_underline(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak), ink
+    return without_underline(_select_digit(ink, weak, strong, smallest=smallest), weak), ink
+
+
+def without_underline(mask: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+    """The digit's pixels (`mask`) less a straight line that it touches and so came with it: the
+    form's line or the ruled line it was written on, an underline, the line above it. That is a thin
+    line within 6 degrees of horizontal with at least 80% of the rest of the digit on one side of it,
+    reaching past the rest on both sides by 40% of its height; how far it reaches is measured
+    on all the picture's `ink` (a mask), as the digit may hold only the piece of it under itself.
+    Where the digit's strokes meet the line, the line's pixels under them stay (a 1's or a 9's foot).
+    A digit's own long strokes do not qualify: a 7's or a 5's bar ends where the digit's stroke
+    leaves it, a 2's base rarely reaches that far out on both sides."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 20:
+        return mask
+    # The line's row and slope: the row at a slope with the most pixels. A line drawn by hand wanders
+    # by a pixel or two: seen two pixels taller each way, it is straight (its span and thickness).
+    tall_ys, tall_xs = np.nonzero(_dilate_rows(mask, 5))
+    ink_ys, ink_xs = np.nonzero(_dilate_rows(mask if ink is None else ink | mask, 5))
+    best = None
+    for slope in np.tan(np.deg2rad([0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6])):
+        shift = np.round(slope * np.arange(mask.shape[1])).astype(int)  # a line at this slope becomes one row
+        counts = np.bincount(ys - shift[xs] + shift.max())
+        if best is None or counts.max() > best[0]:
+            best = counts.max(), shift, int(np.argmax(counts)) - shift.max()
+    _, shift, line_row = best
+    rows, ink_rows = ys - shift[xs], ink_ys - shift[ink_xs]
+    # The line's span: the run of ink along its row (gaps of three pixels bridged) that holds most of
+    # the digit's pixels on that row.
+    on_row = np.sort(ink_xs[ink_rows == line_row])
+    breaks = np.flatnonzero(np.diff(on_row) > 4)
+    starts, ends = on_row[np.r_[0, breaks + 1]], on_row[np.r_[breaks, len(on_row) - 1]]
+    digit_on_row = tall_xs[tall_ys - shift[tall_xs] == line_row]
+    held = [np.sum((digit_on_row >= start) & (digit_on_row <= end)) for start, end in zip(starts, ends)]
+    first, last = starts[int(np.argmax(held))], ends[int(np.argmax(held))]
+    # Its thickness: the rows next to it that the ink fills over half of that span.
+    in_span = (ink_xs >= first) & (ink_xs <= last)
+    low = min(ink_rows.min(), line_row)
+    fill = np.bincount(ink_rows[in_span] - low, minlength=ink_rows.max() - low + 1) / (last - first + 1)
+    top = bottom = line_row - low
+    while top > 0 and fill[top - 1] > 0.5:
+        top -= 1
+    while bottom < len(fill) - 1 and fill[bottom + 1] > 0.5:
+        bottom += 1
+    # Less the two rows each way it was seen taller by, with its shoulders (blurred, grainy: partly
+    # ink), which the digit's extent must not count.
+    thickness = max(1, bottom - top - 3)
+    shoulder = max(2, thickness // 2)
+    top, bottom = top + low + 2 - shoulder, bottom + low - 2 + shoulder
+    span = (xs >= first) & (xs <= last)
+    rest = (rows < top) | (rows > bottom)
+    if rest.sum() < 20:
+        return mask
+    rest_left, rest_right = xs[rest].min(), xs[rest].max()
+    rest_height = rows[rest].max() - rows[rest].min() + 1
+    # By 40% of the digit's height (a 2's long base may reach a quarter of it out): of its width, a
+    # narrow digit's (a 1, a 7's stem under a long bar) would be a pixel or two; a number's, too far.
+    reach = 0.4 * rest_height
+    if not (thickness <= max(3, 0.3 * rest_height) and first <= rest_left - reach
+            and last >= rest_right + reach and max(np.mean(rows[rest] < top), np.mean(rows[rest] > bottom)) >= 0.8):
+        return mask
+    # The columns where the digit's strokes come down to the line (or leave it below) keep it.
+    near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
+    met = np.zeros(mask.shape[1] + 2, bool)
+    met[xs[near] + 1] = True
+    met = met[:-2] | met[1:-1] | met[2:]
+    line = ~rest & span & ~met[xs]
+    kept = mask.copy()
+    kept[ys[line], xs[line]] = False
+    return kept
 
 
 def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: bool = False) -> np.ndarray:
@@ -467,6 +537,12 @@ def _thin_bands(values: np.ndarray, threshold: float, max_width: int) -> np.ndar
 
 def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
+
+
+def _dilate_rows(mask: np.ndarray, size: int) -> np.ndarray:
+    """A boolean image grown up and down by size // 2 pixels."""
+    half = size // 2
+    return sliding_window_view(np.pad(mask, ((half, half), (0, 0))), size, axis=0).any(axis=-1)
 
 
 def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None,

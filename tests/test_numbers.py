@@ -99,6 +99,19 @@ def test_numbers_of_photographed_test_digits(mnist, model):
     assert close_counted >= 14  # 18 measured (8 before the ink's core told close digits apart)
 
 
+def test_a_number_written_on_a_line_is_read_without_it(mnist, model):
+    """A form's line under the digits, touching them and running on past the number both ways."""
+    rng = np.random.default_rng(8)
+    exact = 0
+    for number in range(12):
+        indices = range(300 + 3 * number, 303 + 3 * number)
+        strip = np.pad(compose_number([mnist.test_images[i].numpy() for i in indices], rng, "spaced"), ((0, 0), (20, 20)))
+        strip[23:25] = np.maximum(strip[23:25], 200)  # MNIST's digits end on rows 22-24
+        exact += read(model, render_photo(strip, rng)) == "".join(str(int(mnist.test_labels[i])) for i in indices)
+    print(f"on a line: {exact} of 12 read exactly")
+    assert exact >= 10
+
+
 def test_touching_digits_are_cut_and_reported(mnist, model, tmp_path):
     # Pairs of test images 0-16 overlapping, on clean paper. The 0 and 4 (images 3 and 4) are one group
     # of ink even at its core; of the 16 pairs the committed model reads 12 right, 8 of them cut apart

@@ -11,7 +11,7 @@ from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
 from mnist_cnn.preprocess import (ImageError, _among, _median, _percentile, _plain_paper, _smooth, _square_filter,
                                   cropped_to_ink, find_digit, ink_map, label_components, noise_level, read_image,
-                                  read_picture_digits, ruling_level, to_gray, to_mnist, working_gray)
+                                  read_picture_digits, ruling_level, to_gray, to_mnist, without_underline, working_gray)
 from tools.evaluate import load_set
 from tools.photo_like import (PAGE_SPREAD, continental_strokes, render_canvas, render_hard_photo, render_non_digit,
                               render_photo)
@@ -154,6 +154,31 @@ def test_faint_pencil_on_grey_paper(model, mnist):
         images.append(to_mnist(np.clip(page + rng.normal(0, 0.01, page.shape), 0, 1).astype(np.float32)))
     predictions = model.probabilities(np.stack(images)).argmax(1)
     assert np.mean(predictions == mnist.test_labels[list(INDICES)].numpy()) >= 11 / 12
+
+
+# The sheet's digit fills rows 140-280 and columns 110-250; MNIST's ink lies in their rows ~160-260.
+@pytest.mark.parametrize("row", [256, 164], ids=["written-on", "touching-the-line-above"])
+def test_a_single_line_the_digit_touches_is_not_part_of_it(model, mnist, row):
+    assert read_all(model, mnist, lines=(row,)) >= 11 / 12
+    for i in INDICES:
+        kept = find_digit(ink_map(sheet(mnist.test_images[i].numpy(), lines=(row,))))[0]
+        columns = np.flatnonzero(kept.any(0))
+        assert columns.min() >= 110 and columns.max() < 250, f"test digit {i}: the line was kept"
+
+
+def test_a_digits_own_bars_and_bases_are_not_taken_for_a_line(mnist):
+    """7s, 5s, 2s, 4s and 1s of the test set, enlarged: what the line search sees of a digit alone."""
+    labels = mnist.test_labels[:400].numpy()
+    for i in np.flatnonzero(np.isin(labels, (1, 2, 4, 5, 7))):
+        digit = Image.fromarray(mnist.test_images[i].numpy()).resize((140, 140), Image.Resampling.BICUBIC)
+        mask = np.pad(np.asarray(digit) > 100, 20)
+        assert np.array_equal(without_underline(mask), mask), f"test digit {i} (a {labels[i]}) lost a stroke"
+    # The same digit with a line under it reaching past it on both sides loses the line alone.
+    mask = np.pad(np.asarray(Image.fromarray(mnist.test_images[0].numpy()).resize((140, 140))) > 100, 20)
+    lined = mask.copy()
+    lined[153:157, 5:175] = True  # through the 7's foot (its ink: rows 55-154, columns 50-128)
+    cleaned = without_underline(lined)
+    assert np.array_equal(cleaned[:148], mask[:148]) and not cleaned[153:157, :45].any() and not cleaned[153:157, 135:].any()
 
 
 def test_a_thin_separate_stroke_stays_with_its_digit():
