@@ -37,16 +37,18 @@ from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
 from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_picture_digits, to_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACINGS, compose_number,  # noqa: E402
-                              continental_strokes, render_canvas, render_hard_photo, render_non_digit, render_photo)
+                              continental_strokes, on_a_line, render_canvas, render_hard_photo, render_non_digit,
+                              render_photo)
 
 RENDERERS = {"photo": render_photo, "canvas": render_canvas}  # the hard photos: load_set's own branch
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "canvas", "styles", "usps", "semeion", "blank",
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "canvas", "styles", "usps", "semeion", "blank",
         "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
              "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "page": "hard photos of a whole page, the digit small on it",
+             "lines": "photo-like digits touching one line (a form's, an underline, the line above)",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "styles": "1s with a flag, crossed 7s (photo-like)",
              "usps": "USPS test set", "semeion": "Semeion",
@@ -105,6 +107,12 @@ def load_set(name: str, count: int | None, seed: int = 0,
             troubles += [{"kind": "1 with a flag" if label == 1 else "crossed 7"} for label in labels]
         written = (continental_strokes(digit, label, rng) for digit, label in zip(digits, labels))
         return (render_photo(digit, rng) for digit in written), labels
+    if name == "lines":  # the test set's digits, each touching one line, photographed
+        data = load_mnist()
+        digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
+        rng = np.random.default_rng(seed + 4)
+        record = (lambda: troubles.append({}) or troubles[-1]) if troubles is not None else dict
+        return (render_photo(on_a_line(digit, rng, record()), rng) for digit in digits), labels
     if name in ("mnist", "mnist28", "tight", "hard", "page") or name in RENDERERS:
         data = load_mnist()
         digits, labels = data.test_images[:count].numpy(), data.test_labels[:count].numpy()
@@ -222,10 +230,10 @@ def numbers_table(model_name: str, summary: dict) -> str:
 
 
 def by_trouble(troubles: list[dict], correct: np.ndarray) -> dict[str, tuple[int, float]]:
-    """(images, accuracy) of the hard photos having each trouble, or of the non-digits or styles of
-    each kind."""
+    """(images, accuracy) of the hard photos having each trouble, or of the non-digits, styles or
+    lines of each kind."""
     def names(drawn: dict) -> list[str]:
-        if "kind" in drawn:  # a non-digit, a 1 or a 7
+        if "kind" in drawn:  # a non-digit, a 1 or a 7, a line
             return [drawn["kind"]]
         found = [f"{drawn['pen']} pen", f"{drawn['ruling']} paper", "faint pencil" if drawn["faint"] else "dark ink"]
         found += [name for name in ("desk", "shadow", "scan") if drawn[name]]
@@ -260,11 +268,11 @@ def table(model_name: str, scores: dict[str, dict]) -> str:
         lines += ["", f"Non-digits by kind ({model_name}; right = refused, or unsure at the default threshold):", "",
                   "| kind | images | refused or unsure |", "|---|---|---|"]
         lines += [f"| {name} | {images} | {100 * share:.1f}% |" for name, (images, share) in kinds.items()]
-    styles = scores.get("styles", {}).get("by_trouble")
-    if styles:
-        lines += ["", f"1s and 7s by how they are written ({model_name}):", "",
-                  "| written | images | pipeline |", "|---|---|---|"]
-        lines += [f"| {name} | {images} | {100 * accuracy:.1f}% |" for name, (images, accuracy) in styles.items()]
+    for name, title in (("styles", "1s and 7s by how they are written"), ("lines", "Digits on a line by the line")):
+        kinds = scores.get(name, {}).get("by_trouble")
+        if kinds:
+            lines += ["", f"{title} ({model_name}):", "", "| written | images | pipeline |", "|---|---|---|"]
+            lines += [f"| {kind} | {images} | {100 * accuracy:.1f}% |" for kind, (images, accuracy) in kinds.items()]
     for name, title in (("hard", "Hard photos"), ("page", "Photos of a whole page")):
         troubles = scores.get(name, {}).get("by_trouble")
         if troubles:

@@ -44,6 +44,40 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
 SPACINGS = {"spaced": (3, 8), "close": (0, 2), "touching": (-3, -1)}  # gaps between digits, MNIST pixels
 
 
+LINE_KINDS = ("written on a line", "underlined", "touching the line above")
+
+
+def on_a_line(digit: np.ndarray, rng: np.random.Generator, record: dict | None = None) -> np.ndarray:
+    """An MNIST digit (28x28 uint8, white on black) with one straight line it touches, drawn with a
+    pen like its own: the line of a form or of ruled paper it was written on (running on well past
+    it), an underline (a little past the digit each way, wavering), or the line above it crossing
+    its top. Tilted up to 4 degrees, 1-3 pixels wide, as dark as the digit or fainter.
+    Returns (28, W) with room beside the digit; `record` gets the kind ("kind")."""
+    kind = LINE_KINDS[int(rng.integers(len(LINE_KINDS)))]
+    if record is not None:
+        record["kind"] = kind
+    side = int(rng.integers(8, 20))
+    strip = np.pad(digit, ((0, 0), (side, side)))
+    rows = np.flatnonzero(digit.max(1) > 127)
+    scale = 4
+    layer = Image.new("L", (strip.shape[1] * scale, 28 * scale))
+    width, level = rng.uniform(1.0, 3.0) * scale, int(rng.uniform(0.5, 1.0) * 255)
+    if kind == "touching the line above":
+        y = rows.min() + rng.uniform(0.5, 2.5)
+    else:
+        y = rows.max() + rng.uniform(-0.5, 1.0)
+    if kind == "underlined":
+        reach = rng.uniform(0.3, 0.6) * 20  # past the digit's 20-pixel box on each side
+        xs = np.linspace(side + 4 - reach, side + 24 + reach, 8)
+        ys = y + rng.normal(0, 0.3, 8)  # a hand's line wanders
+    else:
+        xs, ys = np.array([0.0, strip.shape[1]]), np.array([y, y])
+    ys = ys + np.tan(np.deg2rad(rng.uniform(-4, 4))) * (xs - xs.mean())
+    ImageDraw.Draw(layer).line(list(zip(xs * scale, ys * scale)), fill=level, width=round(width), joint="curve")
+    line = np.asarray(layer.resize(strip.shape[::-1], Image.Resampling.BOX))
+    return np.maximum(strip, line)
+
+
 def compose_number(digits: list[np.ndarray], rng: np.random.Generator, spacing: str) -> np.ndarray:
     """MNIST digits (28x28 uint8, white on black) written side by side as one number, (28, W): each
     cut to its own columns, moved up or down by up to 2 pixels, with gaps drawn from SPACINGS
