@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
@@ -179,6 +179,18 @@ def test_a_digits_own_bars_and_bases_are_not_taken_for_a_line(mnist):
     lined[153:157, 5:175] = True  # through the 7's foot (its ink: rows 55-154, columns 50-128)
     cleaned = without_underline(lined)
     assert np.array_equal(cleaned[:148], mask[:148]) and not cleaned[153:157, :45].any() and not cleaned[153:157, 135:].any()
+
+
+def test_a_circle_drawn_around_the_digit_is_not_taken_for_it(model, mnist):
+    ring = Image.new("L", (360, 420))
+    ImageDraw.Draw(ring).ellipse((90, 120, 270, 300), outline=255, width=5)  # around the digit's 140x140 box
+    ring = np.asarray(ring, np.float32) / 255
+    for i in (2, 5, 7, 3):  # 1, 1, 9, 0: a circled 1 weighs less than its circle
+        page = sheet(mnist.test_images[i].numpy())
+        page -= (page - 0.2) * ring
+        kept = find_digit(ink_map(page))[0]
+        assert not kept[118:130].any() and not kept[:, 88:100].any(), f"test digit {i}: the circle was kept"
+        assert model.probabilities(to_mnist(page)[None]).argmax() == mnist.test_labels[i]
 
 
 def test_a_thin_separate_stroke_stays_with_its_digit():
