@@ -610,7 +610,8 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # side: it is no digit's stroke, however heavy (a circled 1 weighs less than its circle).
     among = np.flatnonzero(candidates)
     t, b, l, r, m = top[among], bottom[among], left[among], right[among], mass[among]
-    ring = ((t[:, None] < t) & (b[:, None] > b) & (l[:, None] < l) & (r[:, None] > r) & (m >= 0.1 * m[:, None])).any(1)
+    ring = ((t[:, None] < t) & (b[:, None] > b) & (l[:, None] < l) & (r[:, None] > r)
+            & (m >= 0.1 * m[:, None])).any(1)
     candidates[among[ring]] = False
     # A digit cropped tight touches the border where its strokes end, a 1 is a vertical line: taken
     # when nothing away from the border could be a digit, or only specks that weigh far less. Its
