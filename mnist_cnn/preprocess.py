@@ -502,10 +502,36 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
         for k, floor in enumerate(floors):
             on_line = _thin_bands(standing, max(noise, floor), max(3, round(0.02 * h)))
             score, count = float(standing[on_line].sum()), len(_bands(on_line)[0])
+            # Ruling is lines on paper: three or more of them must also stand out of the rows just
+            # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
+            if count >= 3 and _lines_standing_locally(on_line, standing, sheared) < 3:
+                count = 0
             if count >= 3 and score > best_score[k]:
                 line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
                 best[k], best_score[k], lines[k] = (line, rows, inside), score, count
     return best[int(np.argmax(lines))]  # the first floor's where as many lines
+
+
+def _lines_standing_locally(on_line: np.ndarray, standing: np.ndarray, sheared: np.ndarray,
+                            share: float = 0.4) -> int:
+    """How many bands of `on_line` (rows of the sheared picture) stand out of the rows just beyond
+    them (two rows past each side) pixel by pixel along `share` of their length, by half of what
+    they stand out of the rows around them. A line on paper does, crossed by a stroke or not, bar
+    where a desk or a shadow takes part of it. Rows inside ink that fills most of the picture (a
+    digit cropped tight, or enlarged from a 28x28 file) do not: their levels step from row to row,
+    and a step may pass for a line among its neighbours."""
+    count = 0
+    for start, end in zip(*_bands(on_line)):
+        peak = start + int(np.argmax(standing[start:end]))
+        row = sheared[peak]
+        inside = np.isfinite(row)
+        nothing = np.full_like(row, -np.inf)  # beyond the picture's edge: nothing beside the line
+        above = sheared[start - 2] if start >= 2 else nothing
+        below = sheared[end + 1] if end + 1 < len(sheared) else nothing
+        beside = np.maximum(above, below)[inside]
+        local = np.sort(np.where(np.isfinite(beside), row[inside] - beside, np.inf))
+        count += bool(local[int((1 - share) * (len(local) - 1))] >= 0.5 * standing[peak])
+    return count
 
 
 def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows: np.ndarray,
