@@ -165,7 +165,7 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
     min_confidence = model.min_confidence if min_confidence is None else min_confidence
     shown = {} if shown is None else shown
     try:
-        full = open_gray(source)
+        full, reduction = open_gray(source)
         found = read_picture_digits(full, shown, single, score=partial(top_log_probability, model), sure=min_confidence)
     except ImageError as error:
         return Prediction(name, error=str(error))
@@ -178,7 +178,7 @@ def read_picture(model: OnnxModel, source: str | Path | BinaryIO, name: str, min
         unsure = confidence < min_confidence
         digits.append(DigitAnswer(None if unsure else int(probabilities.argmax()), confidence,
                                   [round(float(p), 6) for p in probabilities], unsure,
-                                  list(digit.box), digit.touching,
+                                  [edge * reduction for edge in digit.box], digit.touching,
                                   round(max(0.0, 1 - float(probabilities.sum())), 6)))
     unsure = any(d.unsure for d in digits)
     return Prediction(name, None if unsure else "".join(str(d.prediction) for d in digits),

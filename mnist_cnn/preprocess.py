@@ -36,6 +36,7 @@ CLOSER_BELOW = 0.25
 CLOSER_MARGIN = 1.0
 CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
+DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
 class ImageError(ValueError):
@@ -45,23 +46,42 @@ class ImageError(ValueError):
 def read_image(path: str | Path | BinaryIO) -> np.ndarray:
     """The image (a file or a binary stream) as working greyscale (see `working_gray`); ImageError
     naming what is wrong."""
-    return working_size(open_gray(path))
+    return working_size(open_gray(path)[0])
 
 
-def open_gray(path: str | Path | BinaryIO) -> np.ndarray:
-    """The image (a file or a binary stream) as float greyscale at its own resolution, upright as its
-    EXIF orientation says (see `to_gray`); ImageError naming what is wrong."""
+def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
+    """(the image, a file or a binary stream, as float greyscale upright as its EXIF orientation
+    says (see `to_gray`), the image's own pixels per pixel of it): at its own resolution, except a
+    large JPEG, decoded smaller (see `_decode_smaller`). ImageError naming what is wrong."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                return to_gray(ImageOps.exif_transpose(image))
+                reduction = _decode_smaller(image)
+                ImageOps.exif_transpose(image, in_place=True)  # no copy where it is upright already
+                return to_gray(image), reduction
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
         raise ImageError("not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP...)") from None
     except OSError as error:
         raise ImageError(f"cannot read the image ({error})") from None
+
+
+def _decode_smaller(image: Image.Image) -> int:
+    """Has a JPEG of over twice DECODED_LEAST on its long side (a phone's photo: 12 megapixels and
+    more) decode at a half, a quarter or an eighth of its size, which JPEG gives at a fraction of
+    the work, its long side kept at DECODED_LEAST or more; returns the reduction (1: none). Every
+    step after costs a quarter as much, and a digit written small on a page photographed whole keeps
+    pixels to spare for the closer look. Colour is decoded as its luminance, the grey `to_gray`
+    would make of it."""
+    if image.format != "JPEG" or max(image.size) < 2 * DECODED_LEAST:
+        return 1
+    width, height = image.size
+    least = DECODED_LEAST / max(width, height)
+    before = image.size[0]
+    image.draft("L" if image.mode == "RGB" else image.mode, (int(width * least), int(height * least)))
+    return round(before / image.size[0])
 
 
 def working_gray(image: Image.Image) -> np.ndarray:

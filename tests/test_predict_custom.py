@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import classify, load_model
-from mnist_cnn.preprocess import ImageError, collect_images, ink_map, read_image, to_mnist
+from mnist_cnn.preprocess import ImageError, collect_images, ink_map, open_gray, read_image, to_mnist
 from tools.photo_like import write_photos
 
 BASIC_MODEL = REPO_DIR / "output_basic" / "model.onnx"
@@ -115,6 +115,31 @@ def test_formats_modes_transparency_and_exif(mnist, tmp_path, model):
     assert len(results) == 9
     assert [(r.file.rsplit("/", 1)[-1], r.prediction) for r in results] == \
         [(r.file.rsplit("/", 1)[-1], label) for r in results]
+
+
+def test_a_phone_sized_jpeg_is_decoded_smaller_and_boxed_in_its_own_pixels(mnist, tmp_path, model):
+    # A 12-megapixel photo (4032x3024) decodes at half its size; the digit's box is still given in
+    # the photo's own pixels, and an EXIF-rotated one is read upright at that size too.
+    digit = mnist.test_images[0].numpy()  # a 7
+    page = paper_with_digit(digit, size=(3024, 4032), at=(1000, 1500), scale=30)
+    photo = Image.fromarray((page * 255).astype(np.uint8)).convert("RGB")
+    photo.save(tmp_path / "phone.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: "rotate 90 degrees clockwise to view"
+    photo.rotate(90, expand=True).save(tmp_path / "sideways.jpg", exif=exif, quality=90)
+    gray, reduction = open_gray(tmp_path / "phone.jpg")
+    assert gray.shape == (1512, 2016) and reduction == 2
+    assert open_gray(tmp_path / "sideways.jpg")[0].shape == (1512, 2016)
+    rows, cols = np.nonzero(np.asarray(Image.fromarray(digit).resize((28 * 30, 28 * 30))) > 127)
+    for result in classify(model, [tmp_path / "phone.jpg", tmp_path / "sideways.jpg"])[0]:
+        assert result.prediction == "7"
+        left, top, right, bottom = result.digits[0].box
+        assert abs(left - (1500 + cols.min())) < 40 and abs(right - (1500 + cols.max())) < 40
+        assert abs(top - (1000 + rows.min())) < 40 and abs(bottom - (1000 + rows.max())) < 40
+    # Smaller photos and other formats are decoded whole.
+    photo.resize((2000, 1500)).save(tmp_path / "small.jpg")
+    photo.save(tmp_path / "phone.png")
+    assert open_gray(tmp_path / "small.jpg")[1] == 1 and open_gray(tmp_path / "phone.png")[0].shape == (3024, 4032)
 
 
 def test_photo_like_digits_are_read_as_mnist_would(mnist, tmp_path, model):
