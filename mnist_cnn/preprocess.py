@@ -670,10 +670,18 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     if on_lines is not None:
         middle &= ~on_lines
     in_middle = np.bincount(labels[middle], minlength=count + 1)[1:] > 0
+    # So does one reaching all four sides, each only where its strokes end or curve: a 0 cropped
+    # tight, whose ring passes around the middle, not through it. A desk covers most of a side.
+    most_of_a_side = np.zeros(count, bool)
+    for side in _sides(labels):
+        most_of_a_side |= np.bincount(side, minlength=count + 1)[1:] > 0.5 * len(side)
+    near_side = 0.05 * max(h, w)
+    spans = ((top <= near_side) & (left <= near_side) & (bottom >= h - 1 - near_side) & (right >= w - 1 - near_side)
+             & touches_border & ~most_of_a_side)
     many_lines = vertical_line & (np.sum(usable & vertical_line) > 2)
-    tight = usable & ~strip_of_desk & (~runs_along | in_middle) & ~many_lines
+    tight = usable & ~strip_of_desk & (~runs_along | in_middle | spans) & ~many_lines
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
-    cropped_tight = tight & touches_border & in_middle & ~flat & ~vertical_line
+    cropped_tight = tight & touches_border & (in_middle | spans) & ~flat & ~vertical_line
     if np.where(tight & ~flat, mass, 0).max(initial=0) > 4 * heaviest or cropped_tight.any():
         candidates = tight
     if not (candidates & ~flat).any():
