@@ -79,9 +79,8 @@ def _decode_smaller(image: Image.Image) -> int:
         return 1
     width, height = image.size
     least = DECODED_LEAST / max(width, height)
-    before = image.size[0]
     image.draft("L" if image.mode == "RGB" else image.mode, (int(width * least), int(height * least)))
-    return round(before / image.size[0])
+    return round(width / image.size[0])
 
 
 def working_gray(image: Image.Image) -> np.ndarray:
@@ -526,9 +525,7 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
             score, count = float(standing[on_line].sum()), len(_bands(on_line)[0])
             # Ruling is lines on paper: three or more of them must also stand out of the rows just
             # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
-            if count >= 3 and _lines_standing_locally(on_line, standing, sheared) < 3:
-                count = 0
-            if count >= 3 and score > best_score[k]:
+            if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing, sheared) >= 3:
                 line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
                 best[k], best_score[k], lines[k] = (line, rows, inside), score, count
     return best[int(np.argmax(lines))]  # the first floor's where as many lines

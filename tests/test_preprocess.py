@@ -11,9 +11,9 @@ from PIL import Image, ImageDraw
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model, top_log_probability
 from mnist_cnn.preprocess import (ImageError, _among, _median, _percentile, _plain_paper, _smooth, _square_filter,
-                                  cropped_to_ink, find_digit, ink_map, label_components, noise_level, read_image,
+                                  find_digit, ink_map, label_components, noise_level, read_image,
                                   read_picture_digits, ruling_level, to_gray, to_mnist, without_underline, working_gray)
-from tools.evaluate import load_set
+from tools.evaluate import load_set, tight_crop
 from tools.photo_like import (PAGE_SPREAD, continental_strokes, on_a_line, render_canvas, render_hard_photo,
                               render_non_digit, render_photo)
 
@@ -239,8 +239,7 @@ def test_digits_cropped_tight_are_read(model, mnist):
     # turned the paper's level and the polarity. Test digits 200-399 cut to their ink, dark on
     # white, 8 times larger: 178 of 200 read (57 before).
     digits, labels = mnist.test_images[200:400].numpy(), mnist.test_labels[200:400].numpy()
-    pictures = (Image.fromarray(255 - ink).resize((ink.shape[1] * 8, ink.shape[0] * 8), Image.Resampling.BICUBIC)
-                for ink in map(cropped_to_ink, digits))
+    pictures = map(tight_crop, digits)
     assert read_right(model, pictures, labels) >= 172
 
 
@@ -251,8 +250,7 @@ def test_a_zero_or_a_seven_cropped_tight_is_no_desk(model, mnist):
     # ink: 105 read right and 11 refused (90 and 26 before).
     labels = mnist.test_labels.numpy()
     chosen = np.flatnonzero(np.isin(labels, (0, 7)))[:120]
-    pictures = (Image.fromarray(255 - ink).resize((ink.shape[1] * 8, ink.shape[0] * 8), Image.Resampling.BICUBIC)
-                for ink in map(cropped_to_ink, mnist.test_images.numpy()[chosen]))
+    pictures = map(tight_crop, mnist.test_images.numpy()[chosen])
     assert read_right(model, pictures, labels[chosen]) >= 100
 
 
@@ -283,8 +281,7 @@ def test_a_digit_filling_the_picture_is_not_ruling(model, mnist):
     # rows inside its strokes pass for ruling, whose removal cut the digit into pieces read as a
     # number. Before the pixel-by-pixel check: ruling found in 48 of these 200 tight crops and in 4
     # of the 200 files; 3 and 1 of them read as several digits.
-    tight = [Image.fromarray(255 - ink).resize((ink.shape[1] * 8, ink.shape[0] * 8), Image.Resampling.BICUBIC)
-             for ink in map(cropped_to_ink, mnist.test_images[200:400].numpy())]
+    tight = [tight_crop(digit) for digit in mnist.test_images[200:400].numpy()]
     files = [Image.fromarray(digit) for digit in mnist.test_images[:200].numpy()]
     reading = partial(top_log_probability, model)
     for picture in tight + files:
