@@ -185,6 +185,17 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     return None
 
 
+def _stretches_along(side: np.ndarray, count: int, gap: int = 3) -> np.ndarray:
+    """How many separate stretches of each component (label 1..count) lie along one side, pieces
+    under `gap` pixels apart counted as one."""
+    at = np.flatnonzero(side)
+    if len(at) == 0:
+        return np.zeros(count, int)
+    which = side[at]
+    new = np.r_[True, (np.diff(at) > gap) | (which[1:] != which[:-1])]
+    return np.bincount(which[new], minlength=count + 1)[1:]
+
+
 def _sides(image: np.ndarray) -> tuple[np.ndarray, ...]:
     """The picture's top and bottom rows and its left and right columns."""
     return image[0], image[-1], image[:, 0], image[:, -1]
@@ -380,12 +391,16 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
         found = _select_digit(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
         if found.any():
-            return without_underline(found, cleaned_weak), cleaned
-        return without_underline(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak), ink
-    return without_underline(_select_digit(ink, weak, strong, smallest=smallest), weak), ink
+            return _without_lines(found, cleaned_weak), cleaned
+        return _without_lines(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak), ink
+    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak), ink
 
 
-def without_underline(mask: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+def _without_lines(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    return without_underline(without_underline(mask, ink), ink, upright=True)
+
+
+def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False) -> np.ndarray:
     """The digit's pixels (`mask`) less a straight line that it touches and so came with it: the
     form's line or the ruled line it was written on, an underline, the line above it. That is a thin
     line within 6 degrees of horizontal with at least 80% of the rest of the digit on one side of it,
@@ -394,7 +409,17 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None) -> np.nda
     of it under itself.
     Where the digit's strokes meet the line, the line's pixels under them stay (a 1's or a 9's foot).
     A digit's own long strokes do not qualify: a 7's or a 5's bar ends where the digit's stroke
-    leaves it, a 2's base rarely reaches that far out on both sides."""
+    leaves it, a 2's base rarely reaches that far out on both sides.
+    `upright`: the same for a line within 6 degrees of vertical (a notebook's margin, the side of a
+    form's box), which must also reach past the rest of the digit by its whole height both ways, or
+    run from edge to edge of the picture with the rest clear of the edges: a 4's stem, however long,
+    reaches past its arm by less."""
+    if upright:
+        return _without_line(mask.T, None if ink is None else ink.T, upright=True).T
+    return _without_line(mask, ink, upright=False)
+
+
+def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool) -> np.ndarray:
     ys, xs = np.nonzero(mask)
     if len(ys) < 20:
         return mask
@@ -452,6 +477,11 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None) -> np.nda
     # line (a 0's or a 6's bottom) thickens it where measured. The thresholds were chosen on
     # pictures apart from the evaluation's.
     reach = 0.4 * (rest_height + thickness)
+    if upright:
+        clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
+                 and ys[rest].max() < mask.shape[0] - 2)
+        if not (clear and first == 0 and last == mask.shape[1] - 1):
+            reach = max(reach, rest_right - rest_left + 1)
     if not (thickness <= max(3, 0.5 * rest_height) and first <= rest_left - reach
             and last >= rest_right + reach and max(np.mean(rows[rest] < top), np.mean(rows[rest] > bottom)) >= 0.8):
         return mask
@@ -670,13 +700,16 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         middle &= ~on_lines
     in_middle = np.bincount(labels[middle], minlength=count + 1)[1:] > 0
     # So does one reaching all four sides, each only where its strokes end or curve: a 0 cropped
-    # tight, whose ring passes around the middle, not through it. A desk covers most of a side.
+    # tight, whose ring passes around the middle, not through it. A desk covers most of a side; the
+    # lines of a form's boxes cross the sides at two places or more, a 0 meets them once (or one twice).
     most_of_a_side = np.zeros(count, bool)
+    broken_sides = np.zeros(count, int)
     for side in _sides(labels):
         most_of_a_side |= np.bincount(side, minlength=count + 1)[1:] > 0.5 * len(side)
+        broken_sides += _stretches_along(side, count) > 1
     near_side = 0.05 * max(h, w)
     spans = ((top <= near_side) & (left <= near_side) & (bottom >= h - 1 - near_side) & (right >= w - 1 - near_side)
-             & touches_border & ~most_of_a_side)
+             & touches_border & ~most_of_a_side & (broken_sides <= 1))
     many_lines = vertical_line & (np.sum(usable & vertical_line) > 2)
     tight = usable & ~strip_of_desk & (~runs_along | in_middle | spans) & ~many_lines
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)
