@@ -27,6 +27,7 @@ CORE_LEVEL = 0.5  # the ink's core, where digits written close are told apart: o
 DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its row's height
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
+FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
 # picture has at least CLOSER_GAIN times the working picture's pixels. On such a picture, ink
@@ -721,6 +722,10 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # Grow a box from the heaviest candidate, taking in the candidates close to it.
     seed = np.argmax(np.where(candidates & ~flat, mass, -1))
     kept = index == seed + 1
+    # One pen wrote the digit, and the digits of a number: ink far fainter than the heaviest piece's
+    # is something else (the ghost of an erased digit on a whiteboard or in pencil, a stain).
+    level = mass / np.maximum(area, 1)
+    candidates &= level >= FAINTEST_COMPANION * level[seed]
     box = [top[seed], left[seed], bottom[seed], right[seed]]
     while True:
         extent = max(box[2] - box[0], box[3] - box[1])

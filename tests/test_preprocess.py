@@ -196,6 +196,20 @@ def test_a_digit_in_a_forms_box_is_read_without_the_box(model, mnist):
     assert right >= 11
 
 
+def test_the_ghost_of_an_erased_digit_beside_it_is_not_read(model, mnist):
+    # Erased pencil or a wiped whiteboard leaves a faint copy of what was written: a tenth as dark
+    # as the digit here, beside it. It was read as the number's next digit (or, with --single, as
+    # part of the digit); each of the first 12 digits with the next one's ghost: 1 of 12 read before, 12 now.
+    right = 0
+    for i in INDICES:
+        page = sheet(mnist.test_images[i].numpy(), size=(360, 560))
+        ghost = sheet(mnist.test_images[i + 1].numpy(), size=(360, 560))
+        page -= 0.1 * (0.88 - np.roll(ghost, 150, axis=1))
+        found = read_picture_digits(page, score=partial(top_log_probability, model), sure=model.min_confidence)
+        right += len(found) == 1 and model.probabilities(found[0].image[None]).argmax() == int(mnist.test_labels[i])
+    assert right >= 11
+
+
 def test_a_round_bottom_lying_on_a_line_does_not_keep_it(model, mnist):
     # A 0's, a 6's or an 8's round bottom lying along the line thickens it where its thickness is
     # measured: a line measured thicker than 40% of the height above it was kept. The first 60 0s, 6s
