@@ -28,6 +28,7 @@ DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its r
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
+FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
 # picture has at least CLOSER_GAIN times the working picture's pixels. On such a picture, ink
@@ -392,16 +393,18 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
         found = _select_digit(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
         if found.any():
-            return _without_lines(found, cleaned_weak), cleaned
-        return _without_lines(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak), ink
-    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak), ink
+            return _without_lines(found, cleaned_weak, cleaned), cleaned
+        return _without_lines(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak, ink), ink
+    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak, ink), ink
 
 
-def _without_lines(mask: np.ndarray, ink: np.ndarray) -> np.ndarray:
-    return without_underline(without_underline(mask, ink), ink, upright=True)
+def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray) -> np.ndarray:
+    """`without_underline` for a line near level, then for one near upright."""
+    return without_underline(without_underline(mask, ink, strength=strength), ink, upright=True, strength=strength)
 
 
-def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False) -> np.ndarray:
+def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False,
+                      strength: np.ndarray | None = None) -> np.ndarray:
     """The digit's pixels (`mask`) less a straight line that it touches and so came with it: the
     form's line or the ruled line it was written on, an underline, the line above it. That is a thin
     line within 6 degrees of horizontal with at least 80% of the rest of the digit on one side of it,
@@ -414,13 +417,17 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: 
     `upright`: the same for a line within 6 degrees of vertical (a notebook's margin, the side of a
     form's box), which must also reach past the rest of the digit by its whole height both ways, or
     run from edge to edge of the picture with the rest clear of the edges: a 4's stem, however long,
-    reaches past its arm by less."""
+    reaches past its arm by less.
+    With `strength` (the ink's level), a line running from edge to edge through the digit, with its
+    strokes on both sides, is taken out too where it is far fainter than the digit (see
+    _without_faint_line)."""
     if upright:
-        return _without_line(mask.T, None if ink is None else ink.T, upright=True).T
-    return _without_line(mask, ink, upright=False)
+        return _without_line(mask.T, None if ink is None else ink.T, True, None if strength is None else strength.T).T
+    return _without_line(mask, ink, False, strength)
 
 
-def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool) -> np.ndarray:
+def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
+                  strength: np.ndarray | None = None) -> np.ndarray:
     ys, xs = np.nonzero(mask)
     if len(ys) < 20:
         return mask
@@ -485,7 +492,9 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool) -> np
             reach = max(reach, rest_right - rest_left + 1)
     if not (thickness <= max(3, 0.5 * rest_height) and first <= rest_left - reach
             and last >= rest_right + reach and max(np.mean(rows[rest] < top), np.mean(rows[rest] > bottom)) >= 0.8):
-        return mask
+        if strength is None or not (thickness <= max(3, 0.5 * rest_height) and first == 0 and last == mask.shape[1] - 1):
+            return mask
+        return _without_faint_line(mask, strength, ys, xs, rest, ~rest & span, rest_left, rest_right)
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
     near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
     met = np.zeros(mask.shape[1] + 2, bool)
@@ -494,6 +503,23 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool) -> np
     line = ~rest & span & ~met[xs]
     kept = mask.copy()
     kept[ys[line], xs[line]] = False
+    return kept
+
+
+def _without_faint_line(mask: np.ndarray, strength: np.ndarray, ys: np.ndarray, xs: np.ndarray, rest: np.ndarray,
+                        line: np.ndarray, rest_left: int, rest_right: int) -> np.ndarray:
+    """The mask less a line crossing the digit from edge to edge of the picture, where the line is
+    far fainter than the digit (a scanner's streak, a fold's crease, one faint ruled line): its
+    pixels go, bar where the digit's darker strokes cross it, as ruling is subtracted."""
+    away = line & ((xs < rest_left) | (xs > rest_right))
+    if away.sum() < 5:
+        return mask
+    line_level = float(_median(strength[ys[away], xs[away]]))
+    if line_level >= FAINT_LINE * float(_median(strength[ys[rest], xs[rest]])):
+        return mask
+    faint = line & (strength[ys, xs] < 2 * line_level)
+    kept = mask.copy()
+    kept[ys[faint], xs[faint]] = False
     return kept
 
 
