@@ -485,16 +485,19 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     # line (a 0's or a 6's bottom) thickens it where measured. The thresholds were chosen on
     # pictures apart from the evaluation's.
     reach = 0.4 * (rest_height + thickness)
+    thin = thickness <= max(3, 0.5 * rest_height)
+    edge_to_edge = first == 0 and last == mask.shape[1] - 1
     if upright:
         clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
                  and ys[rest].max() < mask.shape[0] - 2)
-        if not (clear and first == 0 and last == mask.shape[1] - 1):
+        if not (clear and edge_to_edge):
             reach = max(reach, rest_right - rest_left + 1)
-    if not (thickness <= max(3, 0.5 * rest_height) and first <= rest_left - reach
-            and last >= rest_right + reach and max(np.mean(rows[rest] < top), np.mean(rows[rest] > bottom)) >= 0.8):
-        if strength is None or not (thickness <= max(3, 0.5 * rest_height) and first == 0 and last == mask.shape[1] - 1):
-            return mask
-        return _without_faint_line(mask, strength, ys, xs, rest, ~rest & span, rest_left, rest_right)
+    if not (thin and first <= rest_left - reach and last >= rest_right + reach
+            and max(np.mean(rows[rest] < top), np.mean(rows[rest] > bottom)) >= 0.8):
+        # One through the digit's middle (strokes on both sides) goes only where far fainter than it.
+        if strength is not None and thin and edge_to_edge:
+            return _without_faint_line(mask, strength, ys, xs, rest, ~rest & span, rest_left, rest_right)
+        return mask
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
     near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
     met = np.zeros(mask.shape[1] + 2, bool)
