@@ -178,7 +178,7 @@ def test_a_margin_line_the_digit_touches_is_not_part_of_it(model, mnist):
         page = sheet(digit, columns=(margin,))
         rows = np.flatnonzero(find_digit(ink_map(page))[0].any(1))
         assert rows.min() >= 140 and rows.max() < 280, f"test digit {i}: the margin line was kept"
-        right += model.probabilities(to_mnist(page)[None]).argmax() == mnist.test_labels[i]
+        right += model.probabilities(to_mnist(page)[None]).argmax() == int(mnist.test_labels[i])
     assert right >= 11
 
 
@@ -218,7 +218,8 @@ def test_a_digit_in_a_forms_box_is_read_without_the_box(model, mnist):
 def test_the_ghost_of_an_erased_digit_beside_it_is_not_read(model, mnist):
     # Erased pencil or a wiped whiteboard leaves a faint copy of what was written: a tenth as dark
     # as the digit here, beside it. It was read as the number's next digit (or, with --single, as
-    # part of the digit); each of the first 12 digits with the next one's ghost: 1 of 12 read before, 12 now.
+    # part of the digit); each of the first 12 digits with the next one's ghost: 1 of 12 read
+    # before, 12 now.
     right = 0
     for i in INDICES:
         page = sheet(mnist.test_images[i].numpy(), size=(360, 560))
@@ -248,7 +249,8 @@ def test_a_digits_own_bars_and_bases_are_not_taken_for_a_line(mnist):
         digit = Image.fromarray(mnist.test_images[i].numpy()).resize((140, 140), Image.Resampling.BICUBIC)
         mask = np.pad(np.asarray(digit) > 100, 20)
         assert np.array_equal(without_underline(mask), mask), f"test digit {i} (a {labels[i]}) lost a stroke"
-        assert np.array_equal(without_underline(mask, upright=True), mask), f"test digit {i} (a {labels[i]}) lost its stem"
+        upright = without_underline(mask, upright=True)
+        assert np.array_equal(upright, mask), f"test digit {i} (a {labels[i]}) lost its stem"
     # The same digit with a line under it reaching past it on both sides loses the line alone.
     mask = np.pad(np.asarray(Image.fromarray(mnist.test_images[0].numpy()).resize((140, 140))) > 100, 20)
     lined = mask.copy()
