@@ -651,7 +651,8 @@ def _thin_bands(values: np.ndarray, threshold: float, max_width: int) -> np.ndar
 
 
 def _dilate(mask: np.ndarray, size: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(size))) > 0
+    """A boolean image grown by size // 2 pixels each way (a size x size square)."""
+    return _square_filter(mask, size, np.maximum)
 
 
 def _dilate_rows(mask: np.ndarray, size: int) -> np.ndarray:
