@@ -475,6 +475,12 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     labels, count = label_components(pieces)
     sizes = np.bincount(labels[ys, xs], minlength=count + 1)
     rest &= sizes[labels[ys, xs]] >= 0.02 * rest.sum()
+    # Nor grain where the line runs off the picture: pieces at its border, bar the largest.
+    near_border = np.zeros(count + 1, bool)
+    near_border[np.concatenate([side.ravel() for side in (labels[:3], labels[-3:], labels[:, :3], labels[:, -3:])])] = True
+    near_border[[0, np.argmax(sizes[1:]) + 1]] = False
+    grain = near_border[labels[ys, xs]]
+    rest &= ~grain
     if not rest.any():
         return mask
     rest_left, rest_right = xs[rest].min(), xs[rest].max()
@@ -503,7 +509,7 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     met = np.zeros(mask.shape[1] + 2, bool)
     met[xs[near] + 1] = True
     met = met[:-2] | met[1:-1] | met[2:]
-    line = ~rest & span & ~met[xs]
+    line = (~rest & span & ~met[xs]) | grain  # the grain goes with the line
     kept = mask.copy()
     kept[ys[line], xs[line]] = False
     return kept
