@@ -509,10 +509,37 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     met = np.zeros(mask.shape[1] + 2, bool)
     met[xs[near] + 1] = True
     met = met[:-2] | met[1:-1] | met[2:]
-    line = (~rest & span & ~met[xs]) | grain  # the grain goes with the line
+    band = ~rest & span
+    line = band & ~met[xs]
+    # The band is widened by the line's blurred shoulders, where a stroke lying along the line (a
+    # 5's bar under the line above, a 2's base on it) sits too: under the digit, only the line's own
+    # rows go, as measured beside it and joined straight across (a row more each way: a hand wavers).
+    under = (xs >= rest_left) & (xs <= rest_right)
+    own = _line_rows(xs[band & ~under], rows[band & ~under], rest_left, rest_right, mask.shape[1])
+    if own is not None:
+        line &= ~under | ((rows >= own[0][xs] - 1) & (rows <= own[1][xs] + 1))
+    line |= grain  # the grain goes with the line
     kept = mask.copy()
     kept[ys[line], xs[line]] = False
     return kept
+
+
+def _line_rows(xs: np.ndarray, rows: np.ndarray, left: int, right: int, columns: int
+               ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(top, bottom) row of a line in each of `columns`, from its pixels (`xs`, `rows`) beside a
+    digit spanning columns `left` to `right`: its median edges on each side, joined straight across
+    (level with the one side that has three columns of it); None where neither has."""
+    top, bottom = np.full(columns, rows.max(initial=0) + 1), np.full(columns, rows.min(initial=0) - 1)
+    np.minimum.at(top, xs, rows)
+    np.maximum.at(bottom, xs, rows)
+    found = np.flatnonzero(bottom >= top)
+    edges = [(float(np.mean(side)), float(_median(top[side])), float(_median(bottom[side])))
+             for side in (found[found < left], found[found > right]) if len(side) >= 3]
+    if not edges:
+        return None
+    (x0, top0, bottom0), (x1, top1, bottom1) = edges[0], edges[-1]
+    across = (np.arange(columns) - x0) / (x1 - x0) if x1 > x0 else np.zeros(columns)
+    return np.round(top0 + across * (top1 - top0)), np.round(bottom0 + across * (bottom1 - bottom0))
 
 
 def _without_faint_line(mask: np.ndarray, strength: np.ndarray, ys: np.ndarray, xs: np.ndarray, rest: np.ndarray,
