@@ -28,6 +28,10 @@ DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its r
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
+# A level line reaching past the digit by this share of its height (instead of 40%), or up to this
+# share of it thick (instead of half), may be the digit's own stroke: the model decides.
+LOOSE_LINE_REACH = 0.25
+LOOSE_LINE_THICKNESS = 0.8
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
@@ -369,15 +373,16 @@ def ink_levels(ink: np.ndarray, noise: float) -> tuple[np.ndarray, np.ndarray]:
     return ink > max(2.5 * noise, 0.01), ink > max(5 * noise, 0.02)
 
 
-def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.0, shrunk: bool = False
-               ) -> tuple[np.ndarray, np.ndarray]:
+def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.0, shrunk: bool = False,
+               score: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mask, ink): the pixels of the digit, and the ink with the lines of ruled or squared paper
     taken out. The digit is the connected components of ink, less what touches the image's border
     (the sheet's edges, a desk, shadows) and specks, with its separate strokes (a 5's flag, a broken
     pencil line) kept together; the mask is empty when nothing could be a digit. Faint strokes are
     kept by hysteresis: a component counts when it is above 2.5 noise levels everywhere and above 5
     somewhere. `smallest` scales the least share of the picture a digit's ink may cover; `shrunk`:
-    the picture was shrunk to the working size from twice its size or more (see ruling_level)."""
+    the picture was shrunk to the working size from twice its size or more (see ruling_level);
+    `score`: a model's reading (see read_digits), which decides doubtful lines (see _without_lines)."""
     noise = noise_level(ink) if noise is None else noise
     weak, strong = ink_levels(ink, noise)
     lines = ruling_level(ink, noise, shrunk=shrunk)
@@ -393,18 +398,29 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
         found = _select_digit(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
         if found.any():
-            return _without_lines(found, cleaned_weak, cleaned), cleaned
-        return _without_lines(_select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest), weak, ink), ink
-    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak, ink), ink
+            return _without_lines(found, cleaned_weak, cleaned, score, noise), cleaned
+        found = _select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest)
+        return _without_lines(found, weak, ink, score, noise), ink
+    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak, ink, score, noise), ink
 
 
-def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray) -> np.ndarray:
-    """`without_underline` for a line near level, then for one near upright."""
-    return without_underline(without_underline(mask, ink, strength=strength), ink, upright=True, strength=strength)
+def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
+                   score: Callable[[np.ndarray], np.ndarray] | None = None, noise: float = 0.0) -> np.ndarray:
+    """`without_underline` for a line near level, then for one near upright. With `score` (see
+    read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
+    thicker beside it) goes where the one digit left then reads better than with it: a short
+    underline under a 0 goes, a 2's long base stays."""
+    level = without_underline(mask, ink, strength=strength)
+    if score is not None:
+        loosely = without_underline(mask, ink, strength=strength, loose=True)
+        if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
+            readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
+            level = loosely if readings[1] > readings[0] else level
+    return without_underline(level, ink, upright=True, strength=strength)
 
 
 def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False,
-                      strength: np.ndarray | None = None) -> np.ndarray:
+                      strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
     """The digit's pixels (`mask`) less a straight line that it touches and so came with it: the
     form's line or the ruled line it was written on, an underline, the line above it. That is a thin
     line within 6 degrees of horizontal with at least 80% of the rest of the digit on one side of it,
@@ -420,14 +436,15 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: 
     reaches past its arm by less.
     With `strength` (the ink's level), a line running from edge to edge through the digit, with its
     strokes on both sides, is taken out too where it is far fainter than the digit (see
-    _without_faint_line)."""
+    _without_faint_line). `loose`: a level line reaching past by LOOSE_LINE_REACH of that height
+    and up to LOOSE_LINE_THICKNESS of it thick qualifies too (see _without_lines)."""
     if upright:
         return _without_line(mask.T, None if ink is None else ink.T, True, None if strength is None else strength.T).T
-    return _without_line(mask, ink, False, strength)
+    return _without_line(mask, ink, False, strength, loose)
 
 
 def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
-                  strength: np.ndarray | None = None) -> np.ndarray:
+                  strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
     ys, xs = np.nonzero(mask)
     if len(ys) < 20:
         return mask
@@ -490,8 +507,11 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     # number's, too far. Thin: up to half the height of the rest, as a digit's stroke lying on the
     # line (a 0's or a 6's bottom) thickens it where measured. The thresholds were chosen on
     # pictures apart from the evaluation's.
-    reach = 0.4 * (rest_height + thickness)
-    thin = thickness <= max(3, 0.5 * rest_height)
+    # Loosely, a line running off the picture is held to the rule: a blank sheet's grid leaves such
+    # pieces, and a stroke's worth of one reads as a 1.
+    loose = loose and first > 0 and last < mask.shape[1] - 1
+    reach = (LOOSE_LINE_REACH if loose else 0.4) * (rest_height + thickness)
+    thin = thickness <= max(3, (LOOSE_LINE_THICKNESS if loose else 0.5) * rest_height)
     edge_to_edge = first == 0 and last == mask.shape[1] - 1
     if upright:
         clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
@@ -841,7 +861,7 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
     the ink that stood out of the paper ("ink"), for plots."""
     ink, noise = _ink(gray, shown)
-    cleaned, keep = _look(ink, noise, shown)
+    cleaned, keep = _look(ink, noise, shown, score=score)
     return _read_kept(cleaned, keep, noise, single, score, sure)
 
 
@@ -854,10 +874,10 @@ def _ink(gray: np.ndarray, shown: dict | None) -> tuple[np.ndarray, float]:
     return ink, noise
 
 
-def _look(ink: np.ndarray, noise: float, shown: dict | None, shrunk: bool = False
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _look(ink: np.ndarray, noise: float, shown: dict | None, shrunk: bool = False,
+          score: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ink with the ruling taken out, the digits' pixels) (see find_digit); `shown` gets the latter."""
-    keep, cleaned = find_digit(ink, noise, shrunk=shrunk)
+    keep, cleaned = find_digit(ink, noise, shrunk=shrunk, score=score)
     if shown is not None:
         shown["kept"] = keep
     return cleaned, keep
@@ -899,7 +919,7 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
     raw, noise = _ink(gray, shown)
-    ink, keep = _look(raw, noise, shown, shrunk)
+    ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
         candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
