@@ -28,10 +28,12 @@ DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its r
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
-# A level line reaching past the digit by this share of its height (instead of 40%), or up to this
-# share of it thick (instead of half), may be the digit's own stroke: the model decides.
-LOOSE_LINE_REACH = 0.25
-LOOSE_LINE_THICKNESS = 0.8
+# A line the digit touches reaches past it on both sides by LINE_REACH of its height and is at most
+# LINE_THICKNESS of it thick (see without_underline). A level one reaching LOOSE_LINE_REACH past, or
+# up to LOOSE_LINE_THICKNESS thick, may be the digit's own stroke: the model decides.
+LINE_REACH, LINE_THICKNESS = 0.4, 0.5
+LOOSE_LINE_REACH, LOOSE_LINE_THICKNESS = 0.25, 0.8
+LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit must read e times likelier
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
@@ -408,14 +410,14 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
                    score: Callable[[np.ndarray], np.ndarray] | None = None, noise: float = 0.0) -> np.ndarray:
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
-    thicker beside it) goes where the one digit left then reads better than with it: a short
-    underline under a 0 goes, a 2's long base stays."""
+    thicker beside it) goes where the one digit left then reads clearly better than with it (by
+    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays."""
     level = without_underline(mask, ink, strength=strength)
     if score is not None:
         loosely = without_underline(mask, ink, strength=strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
-            level = loosely if readings[1] > readings[0] else level
+            level = loosely if readings[1] > readings[0] + LOOSE_LINE_PENALTY else level
     return without_underline(level, ink, upright=True, strength=strength)
 
 
@@ -510,8 +512,8 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     # Loosely, a line running off the picture is held to the rule: a blank sheet's grid leaves such
     # pieces, and a stroke's worth of one reads as a 1.
     loose = loose and first > 0 and last < mask.shape[1] - 1
-    reach = (LOOSE_LINE_REACH if loose else 0.4) * (rest_height + thickness)
-    thin = thickness <= max(3, (LOOSE_LINE_THICKNESS if loose else 0.5) * rest_height)
+    reach = (LOOSE_LINE_REACH if loose else LINE_REACH) * (rest_height + thickness)
+    thin = thickness <= max(3, (LOOSE_LINE_THICKNESS if loose else LINE_THICKNESS) * rest_height)
     edge_to_edge = first == 0 and last == mask.shape[1] - 1
     if upright:
         clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
