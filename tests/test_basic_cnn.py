@@ -66,7 +66,10 @@ def test_weights_without_a_calibration_get_one_fitted_and_stored(tiny_run, tmp_p
     (run / "model.onnx").unlink()
     assert export_onnx_tool.main([str(run)]) == 0
     fitted = load_weights(run / "model.safetensors")[1]["calibration"]
-    assert fitted == pytest.approx(metadata["calibration"])  # the training run's own fit, found again
+    # The training run's own fit, found again: exactly from the same CPU scores; a CUDA run fitted on
+    # its bf16-autocast scores, which the tool's float32 CPU scores match to about a thousandth.
+    on_cuda = json.loads((tiny_run / "metrics.json").read_text())["device"].startswith("cuda")
+    assert fitted == pytest.approx(metadata["calibration"], rel=1e-2 if on_cuda else 1e-6)
     assert json.loads((run / "metrics.json").read_text())["calibration"]["no_digit_logit"] == fitted["no_digit_logit"]
     assert load_model(run / "model.onnx").no_digit_logit == pytest.approx(fitted["no_digit_logit"])
 

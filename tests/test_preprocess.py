@@ -112,9 +112,11 @@ def test_square_filters_take_the_minimum_and_maximum_of_each_square():
         windows = np.lib.stride_tricks.sliding_window_view(padded, (size, size))
         assert np.array_equal(_square_filter(image, size, np.minimum), windows.min(axis=(2, 3)))
         assert np.array_equal(_square_filter(image, size, np.maximum), windows.max(axis=(2, 3)))
-        # It stands in for Pillow's MaxFilter (size^2 work per pixel) on a digit's thin strokes.
-        maximum = np.asarray(Image.fromarray(image).filter(ImageFilter.MaxFilter(size)))
-        assert np.array_equal(_square_filter(image, size, np.maximum), maximum)
+        # It stands in for Pillow's MaxFilter (size^2 work per pixel) on a digit's thin strokes. Size 1
+        # is left out: Pillow 12.3's MaxFilter(1) on a float picture stops the process (SIGFPE).
+        if size > 1:
+            maximum = np.asarray(Image.fromarray(image).filter(ImageFilter.MaxFilter(size)))
+            assert np.array_equal(_square_filter(image, size, np.maximum), maximum)
 
 
 def test_a_sheet_on_a_dark_desk_is_not_taken_for_the_digit(model, mnist):
