@@ -412,9 +412,10 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
     LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays."""
-    level = without_underline(mask, ink, strength=strength)
+    line = _line_near(mask, ink)
+    level = _without_line(mask, line, False, strength)
     if score is not None:
-        loosely = without_underline(mask, ink, strength=strength, loose=True)
+        loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
             level = loosely if readings[1] > readings[0] + LOOSE_LINE_PENALTY else level
@@ -441,15 +442,33 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: 
     _without_faint_line). `loose`: a level line reaching past by LOOSE_LINE_REACH of that height
     and up to LOOSE_LINE_THICKNESS of it thick qualifies too (see _without_lines)."""
     if upright:
-        return _without_line(mask.T, None if ink is None else ink.T, True, None if strength is None else strength.T).T
-    return _without_line(mask, ink, False, strength, loose)
+        mask, ink, strength = mask.T, None if ink is None else ink.T, None if strength is None else strength.T
+        return _without_line(mask, _line_near(mask, ink), True, strength).T
+    return _without_line(mask, _line_near(mask, ink), False, strength, loose)
 
 
-def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
-                  strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
+@dataclass(frozen=True)
+class _LineNearDigit:
+    """The straightest line among a digit's pixels (`ys`, `xs`) and the rest of the digit beside it,
+    measured once and judged by the strict and the loose rule alike (see _without_line)."""
+    ys: np.ndarray
+    xs: np.ndarray
+    rows: np.ndarray     # each pixel's row with the line's slope taken out
+    top: int             # the line's band (rows, its blurred shoulders included)
+    bottom: int
+    first: int           # its span along the picture (columns)
+    last: int
+    thickness: int
+    rest: np.ndarray     # the pixels that make the digit's extent
+    grain: np.ndarray    # pieces at the picture's border that go with the line
+
+
+def _line_near(mask: np.ndarray, ink: np.ndarray | None) -> _LineNearDigit | None:
+    """The line of a digit's pixels to judge, or None where the digit is too small for one, or
+    nothing of it lies off the line."""
     ys, xs = np.nonzero(mask)
     if len(ys) < 20:
-        return mask
+        return None
     # The line's row and slope: the row at a slope with the most pixels. A line drawn by hand wanders
     # by a pixel or two: seen two pixels taller each way, it is straight (its span and thickness).
     tall_ys, tall_xs = np.nonzero(_dilate_rows(mask, 5))
@@ -484,10 +503,9 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     thickness = max(1, bottom - top - 3)
     shoulder = max(2, thickness // 2)
     top, bottom = top + low + 2 - shoulder, bottom + low - 2 + shoulder
-    span = (xs >= first) & (xs <= last)
     rest = (rows < top) | (rows > bottom)
     if rest.sum() < 20:
-        return mask
+        return None
     # The digit's extent, less specks of noise that came with the line (pieces of it under 2% of it).
     pieces = np.zeros(mask.shape, bool)
     pieces[ys[rest], xs[rest]] = True
@@ -501,7 +519,18 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     grain = near_border[labels[ys, xs]]
     rest &= ~grain
     if not rest.any():
+        return None
+    return _LineNearDigit(ys, xs, rows, top, bottom, int(first), int(last), thickness, rest, grain)
+
+
+def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
+                  strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
+    """The mask less the line measured near it, where the line passes the rule (strict, or `loose`)."""
+    if line is None:
         return mask
+    ys, xs, rows, top, bottom, first, last = line.ys, line.xs, line.rows, line.top, line.bottom, line.first, line.last
+    thickness, rest, grain = line.thickness, line.rest, line.grain
+    span = (xs >= first) & (xs <= last)
     rest_left, rest_right = xs[rest].min(), xs[rest].max()
     rest_height = rows[rest].max() - rows[rest].min() + 1
     # By 40% of the digit's height, line included (a 2's long base may reach a quarter of it out): of
@@ -532,17 +561,17 @@ def _without_line(mask: np.ndarray, ink: np.ndarray | None, upright: bool,
     met[xs[near] + 1] = True
     met = met[:-2] | met[1:-1] | met[2:]
     band = ~rest & span
-    line = band & ~met[xs]
+    taken = band & ~met[xs]
     # The band is widened by the line's blurred shoulders, where a stroke lying along the line (a
     # 5's bar under the line above, a 2's base on it) sits too: under the digit, only the line's own
     # rows go, as measured beside it and joined straight across (a row more each way: a hand wavers).
     under = (xs >= rest_left) & (xs <= rest_right)
     own = _line_rows(xs[band & ~under], rows[band & ~under], rest_left, rest_right, mask.shape[1])
     if own is not None:
-        line &= ~under | ((rows >= own[0][xs] - 1) & (rows <= own[1][xs] + 1))
-    line |= grain  # the grain goes with the line
+        taken &= ~under | ((rows >= own[0][xs] - 1) & (rows <= own[1][xs] + 1))
+    taken |= grain  # the grain goes with the line
     kept = mask.copy()
-    kept[ys[line], xs[line]] = False
+    kept[ys[taken], xs[taken]] = False
     return kept
 
 
