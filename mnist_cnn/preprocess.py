@@ -933,20 +933,21 @@ def _read_kept(ink: np.ndarray, keep: np.ndarray, noise: float, single: bool,
     if score is None:
         return [_found(ink, group, noise, False) for group in groups]
     found = []
-    for group in _rejoined(ink, groups, noise, score):
+    for group in _rejoined(ink, groups, noise, score, peak):
         found += _read_touching(ink, group, noise, score, sure)
     return found
 
 
 def _rejoined(ink: np.ndarray, groups: list[np.ndarray], noise: float,
-              score: Callable[[np.ndarray], np.ndarray]) -> list[np.ndarray]:
-    """Neighbouring groups of ink that share columns and are joined by ink the digit's pixels left out
-    are one digit again where the model reads them together as likelier than apart: a line taken
-    out from under a 6 or a 0 parts its loop where it lay along the line. Digits of a number written
-    on a line are joined by it too, and read as two digits far better than as one."""
+              score: Callable[[np.ndarray], np.ndarray], peak: float) -> list[np.ndarray]:
+    """Neighbouring groups of ink that share columns and are joined by dark ink (the core's level,
+    CORE_LEVEL of the digit's `peak`) that the digit's pixels left out are one digit again where the
+    model reads them together as likelier than apart: a line taken out from under a 6 or a 0 parts
+    its loop where it lay along the line. Digits of a number written on a line are joined by it too,
+    and read as two digits far better than as one; close digits whose faint edges meet are not asked."""
     if len(groups) < 2:
         return groups
-    joined, count = label_components(ink_levels(ink, noise)[0])
+    joined, count = label_components(ink > CORE_LEVEL * peak)
     merged = [groups[0]]
     for group in groups[1:]:
         last = merged[-1]

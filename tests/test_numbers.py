@@ -128,14 +128,14 @@ def test_groups_parted_by_a_line_taken_out_are_one_digit_where_that_reads_better
             return np.array([union_log_p, -1.0, -1.0])  # the union, then each part
         return score
 
-    assert len(_rejoined(ink, [stem, loop], 0.01, reading(-0.5))) == 1
-    assert len(_rejoined(ink, [stem, loop], 0.01, reading(-3.0))) == 2  # two digits read better
+    assert len(_rejoined(ink, [stem, loop], 0.01, reading(-0.5), 0.8)) == 1
+    assert len(_rejoined(ink, [stem, loop], 0.01, reading(-3.0), 0.8)) == 2  # two digits read better
     seen.clear()
     apart = ink.copy()
-    apart[28:30] = 0  # no ink joins them: not asked
-    assert len(_rejoined(apart, [stem, loop], 0.01, reading(-0.5))) == 2 and not seen
+    apart[28:30] = 0.2  # only faint ink joins them (close digits' blurred edges): not asked
+    assert len(_rejoined(apart, [stem, loop], 0.01, reading(-0.5), 0.8)) == 2 and not seen
     # Joined by ink (through the loop and the line) but in columns of its own: a number's next digit.
-    assert len(_rejoined(ink, [stem, beside], 0.01, reading(-0.5))) == 2 and not seen
+    assert len(_rejoined(ink, [stem, beside], 0.01, reading(-0.5), 0.8)) == 2 and not seen
 
 
 def test_a_digit_parted_by_the_line_it_was_written_on_is_read_whole(mnist, model):
