@@ -947,13 +947,16 @@ def _rejoined(ink: np.ndarray, groups: list[np.ndarray], noise: float,
     and read as two digits far better than as one; close digits whose faint edges meet are not asked."""
     if len(groups) < 2:
         return groups
-    joined, count = label_components(ink > CORE_LEVEL * peak)
+    dark, count = label_components(ink > CORE_LEVEL * peak)
+
+    def dark_pieces(mask):  # which pieces of dark ink the mask's pixels lie on
+        return np.bincount(dark[mask], minlength=count + 1)[1:] > 0
+
     merged = [groups[0]]
     for group in groups[1:]:
         last = merged[-1]
         columns = [np.flatnonzero(mask.any(0)) for mask in (last, group)]
-        touching = (np.bincount(joined[last], minlength=count + 1) > 0) & (np.bincount(joined[group], minlength=count + 1) > 0)
-        if columns[1][0] <= columns[0][-1] and touching[1:].any():
+        if columns[1][0] <= columns[0][-1] and (dark_pieces(last) & dark_pieces(group)).any():
             union = last | group
             masks = (union, last, group)
             read = score(np.stack([_centred(ink, mask, noise) for mask in masks]))
