@@ -8,7 +8,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -423,7 +423,7 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
 
 
 def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False,
-                      strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
+                      strength: np.ndarray | None = None) -> np.ndarray:
     """The digit's pixels (`mask`) less a straight line that it touches and so came with it: the
     form's line or the ruled line it was written on, an underline, the line above it. That is a thin
     line within 6 degrees of horizontal with at least 80% of the rest of the digit on one side of it,
@@ -439,16 +439,14 @@ def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: 
     reaches past its arm by less.
     With `strength` (the ink's level), a line running from edge to edge through the digit, with its
     strokes on both sides, is taken out too where it is far fainter than the digit (see
-    _without_faint_line). `loose`: a level line reaching past by LOOSE_LINE_REACH of that height
-    and up to LOOSE_LINE_THICKNESS of it thick qualifies too (see _without_lines)."""
+    _without_faint_line). A line that only loosely qualifies: see _without_lines."""
     if upright:
         mask, ink, strength = mask.T, None if ink is None else ink.T, None if strength is None else strength.T
         return _without_line(mask, _line_near(mask, ink), True, strength).T
-    return _without_line(mask, _line_near(mask, ink), False, strength, loose)
+    return _without_line(mask, _line_near(mask, ink), False, strength)
 
 
-@dataclass(frozen=True)
-class _LineNearDigit:
+class _LineNearDigit(NamedTuple):
     """The straightest line among a digit's pixels (`ys`, `xs`) and the rest of the digit beside it,
     measured once and judged by the strict and the loose rule alike (see _without_line)."""
     ys: np.ndarray
@@ -528,8 +526,7 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
     """The mask less the line measured near it, where the line passes the rule (strict, or `loose`)."""
     if line is None:
         return mask
-    ys, xs, rows, top, bottom, first, last = line.ys, line.xs, line.rows, line.top, line.bottom, line.first, line.last
-    thickness, rest, grain = line.thickness, line.rest, line.grain
+    ys, xs, rows, top, bottom, first, last, thickness, rest, grain = line
     span = (xs >= first) & (xs <= last)
     rest_left, rest_right = xs[rest].min(), xs[rest].max()
     rest_height = rows[rest].max() - rows[rest].min() + 1
@@ -961,12 +958,17 @@ def _rejoined(ink: np.ndarray, groups: list[np.ndarray], noise: float,
             masks = (union, last, group)
             read = score(np.stack([_centred(ink, mask, noise) for mask in masks]))
             aspect = np.array([_aspect(mask) for mask in masks])
-            log_p = read - WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
+            log_p = read + _wide_digit_prior(aspect)
             if log_p[0] > log_p[1] + log_p[2]:
                 merged[-1] = union
                 continue
         merged.append(group)
     return merged
+
+
+def _wide_digit_prior(aspect: np.ndarray) -> np.ndarray:
+    """The log-likelihood a digit loses for being wider than tall (`aspect`: width / height)."""
+    return -WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
 
 
 def _aspect(mask: np.ndarray) -> float:
@@ -1216,7 +1218,7 @@ def _read_touching(ink: np.ndarray, mask: np.ndarray, noise: float,
     # tall is rare, and rarer the wider (MNIST: 9% over 1.0, 0.5% over 1.5, an exponential tail).
     aspect = np.array([shape for _, _, shape in parts.values()])
     read = score(np.stack(images))
-    log_p = read - WIDE_DIGIT_RATE * np.maximum(aspect - 1.0, 0)
+    log_p = read + _wide_digit_prior(aspect)
     last = len(columns) - 1
     # A part cut off must read as a digit the model is sure of: a stub of a line or a smudge
     # touching a digit is not cut off as an unsure digit of its own.
