@@ -44,6 +44,8 @@ CLOSER_BELOW = 0.25
 CLOSER_MARGIN = 1.0
 CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
+# A photo whose polarity evidence is weaker than this either way is read both ways (see read_picture_digits).
+WEAK_POLARITY = 0.3
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -149,29 +151,39 @@ def _as_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255
 
 
-def ink_map(gray: np.ndarray) -> np.ndarray:
+def ink_map(gray: np.ndarray, dark_ink: bool | None = None) -> np.ndarray:
     """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
     evenly lit or not: everything that stands out of the paper locally, the digit and whatever
-    else is in view."""
+    else is in view. `dark_ink` gives the polarity; by default `polarity_evidence` decides it."""
     # A plain canvas tells its paper and polarity outright, even where the ink covers as much of it
     # as the paper does (a digit cropped tight), which would turn the estimates below.
     plain = _plain_paper(gray)
     if plain is not None:
         paper, dark_ink = plain
         return paper - gray if dark_ink else gray - paper
-    # Polarity from the fine detail alone (the picture less its blur): strokes are the thin extreme
-    # there, dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a
-    # desk can cover half of it. Against a coarse blur, a thick stroke stands out whole; where that
-    # leaves the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a
-    # blur over four pixels decides, which leaves of an edge only two thin lobes that cancel.
+    if dark_ink is None:
+        evidence = polarity_evidence(gray)
+        dark_ink = evidence < 0 if evidence != 0 else float(_median(gray)) > 0.5
+    ink = 1 - gray if dark_ink else gray.copy()
+    ink -= _paper_level(ink)
+    return ink - _median(ink)  # the paper at zero
+
+
+def polarity_evidence(gray: np.ndarray) -> float:
+    """Which way the ink lies in a photo: negative for dark ink, positive for light (chalk), and
+    the further from zero the surer; 0.0 on a plain canvas, whose paper tells (see ink_map)."""
+    if _plain_paper(gray) is not None:
+        return 0.0
+    # From the fine detail alone (the picture less its blur): strokes are the thin extreme there,
+    # dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a desk can
+    # cover half of it. Against a coarse blur, a thick stroke stands out whole; where that leaves
+    # the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a blur
+    # over four pixels decides, which leaves of an edge only two thin lobes that cancel.
     h, w = gray.shape
     skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
     if abs(skew) < 0.15:
         skew = _skewness(gray - _resize(_resize(gray, (max(1, w // 4), max(1, h // 4))), (w, h)))
-    dark_ink = skew < 0 if skew != 0 else float(_median(gray)) > 0.5
-    ink = 1 - gray if dark_ink else gray.copy()
-    ink -= _paper_level(ink)
-    return ink - _median(ink)  # the paper at zero
+    return skew
 
 
 def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | None:
@@ -880,22 +892,23 @@ def to_mnist(gray: np.ndarray, shown: dict | None = None) -> np.ndarray:
 
 
 def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = False,
-                score: Callable[[np.ndarray], np.ndarray] | None = None, sure: float = 0.0) -> list[FoundDigit]:
+                score: Callable[[np.ndarray], np.ndarray] | None = None, sure: float = 0.0,
+                dark_ink: bool | None = None) -> list[FoundDigit]:
     """The digits of the picture, left to right, each as MNIST would have made it; with `single`,
     all the ink found is one digit. `score` (N 28x28 images -> the log-probability of each one's
     likeliest digit, from a model) lets ink that may be touching digits be cut apart where that
     reads better, into parts each read with at least the probability `sure` (the model's threshold
     for an answer); without it, each group of ink is one digit. ImageError when no digit is found.
     When `shown` is a dict, it receives the masks of what was kept as digits ("kept") and of all
-    the ink that stood out of the paper ("ink"), for plots."""
-    ink, noise = _ink(gray, shown)
+    the ink that stood out of the paper ("ink"), for plots. `dark_ink`: see ink_map."""
+    ink, noise = _ink(gray, shown, dark_ink)
     cleaned, keep = _look(ink, noise, shown, score=score)
     return _read_kept(cleaned, keep, noise, single, score, sure)
 
 
-def _ink(gray: np.ndarray, shown: dict | None) -> tuple[np.ndarray, float]:
+def _ink(gray: np.ndarray, shown: dict | None, dark_ink: bool | None = None) -> tuple[np.ndarray, float]:
     """(ink, noise): the picture's ink, smoothed, and the paper's noise; `shown` gets all the ink."""
-    ink = _smooth(ink_map(gray))
+    ink = _smooth(ink_map(gray, dark_ink))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
@@ -984,19 +997,48 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     boxes in its own pixels. The ink is found at the working size; where what was found is small
     there (a digit written on a page photographed whole) and the picture is at least CLOSER_GAIN
     times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
-    strokes keep their width and contrast. `shown` (see read_digits) also receives the working
-    picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
+    strokes keep their width and contrast. Where the picture says only weakly which way its ink
+    lies (see polarity_evidence), the model (`score`) reads it both ways and the clearer reading
+    wins. `shown` (see read_digits) also receives the working picture ("gray") and, after a closer
+    look, the crop's box in it ("closer")."""
     gray = working_size(full)
     if shown is not None:
         shown["gray"] = gray
+    evidence = polarity_evidence(gray)
+    if score is None or evidence == 0 or abs(evidence) >= WEAK_POLARITY:
+        return _read_picture(full, gray, None, shown, single, score, sure)
+    # The evidence's own polarity decides, unless the model is unsure of what it found there and
+    # reads the other way round surely and more clearly. A picture refused one way stays refused:
+    # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
+    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure)
+    read = score(np.stack([digit.image for digit in found]))
+    if read.min() >= np.log(max(sure, 1e-300)):
+        return found
+    seen = {} if shown is not None else None
+    try:
+        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure)
+    except ImageError:
+        return found
+    read_other = score(np.stack([digit.image for digit in other]))
+    if read_other.min() < np.log(max(sure, 1e-300)) or read_other.mean() <= read.mean():
+        return found
+    if shown is not None:
+        shown.update(seen)
+    return other
+
+
+def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool | None, shown: dict | None, single: bool,
+                  score: Callable[[np.ndarray], np.ndarray] | None, sure: float) -> list[FoundDigit]:
+    """read_picture_digits with the ink's polarity given (None: as ink_map decides it, in the
+    picture and up close in the crop), `gray` the picture at the working size."""
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
-    raw, noise = _ink(gray, shown)
+    raw, noise = _ink(gray, shown, dark_ink)
     ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
         candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
-        closer = _closer_look(full, gray.shape, candidate, single, score, sure)
+        closer = _closer_look(full, gray.shape, candidate, single, score, sure, dark_ink)
         if closer is not None:
             found, crop = closer
             if shown is not None:
@@ -1006,7 +1048,7 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
 
 
 def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarray, single: bool,
-                 score: Callable[[np.ndarray], np.ndarray] | None, sure: float
+                 score: Callable[[np.ndarray], np.ndarray] | None, sure: float, dark_ink: bool | None = None
                  ) -> tuple[list[FoundDigit], list[int]] | None:
     """The digits read from a crop of the full picture around `candidate` (a mask at the working
     size `working`), with boxes in the full picture's pixels, and the crop (left, top, right,
@@ -1025,7 +1067,7 @@ def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarr
             min(full.shape[1], round((right + margin) * scale)), min(full.shape[0], round((bottom + margin) * scale))]
     closer = working_size(full[crop[1]:crop[3], crop[0]:crop[2]])
     try:
-        found = read_digits(closer, None, single, score, sure)
+        found = read_digits(closer, None, single, score, sure, dark_ink)
     except ImageError:
         return None
     return _in_full(found, (crop[3] - crop[1]) / closer.shape[0], crop[0], crop[1]), crop
