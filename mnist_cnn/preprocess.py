@@ -1010,9 +1010,10 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:
     # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
+    least = np.log(max(sure, 1e-300))  # a sure digit's log-probability
     found = _read_picture(full, gray, evidence < 0, shown, single, score, sure)
     read = score(np.stack([digit.image for digit in found]))
-    if read.min() >= np.log(max(sure, 1e-300)):
+    if read.min() >= least:
         return found
     seen = {} if shown is not None else None
     try:
@@ -1020,7 +1021,7 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     except ImageError:
         return found
     read_other = score(np.stack([digit.image for digit in other]))
-    if read_other.min() < np.log(max(sure, 1e-300)) or read_other.mean() <= read.mean():
+    if read_other.min() < least or read_other.mean() <= read.mean():
         return found
     if shown is not None:
         shown.update(seen)
