@@ -162,8 +162,7 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None) -> np.ndarray:
         paper, dark_ink = plain
         return paper - gray if dark_ink else gray - paper
     if dark_ink is None:
-        evidence = polarity_evidence(gray)
-        dark_ink = evidence < 0 if evidence != 0 else float(_median(gray)) > 0.5
+        dark_ink = _dark_ink(gray, polarity_evidence(gray))
     ink = 1 - gray if dark_ink else gray.copy()
     ink -= _paper_level(ink)
     return ink - _median(ink)  # the paper at zero
@@ -184,6 +183,11 @@ def polarity_evidence(gray: np.ndarray) -> float:
     if abs(skew) < 0.15:
         skew = _skewness(gray - _resize(_resize(gray, (max(1, w // 4), max(1, h // 4))), (w, h)))
     return skew
+
+
+def _dark_ink(gray: np.ndarray, evidence: float) -> bool:
+    """The polarity the evidence points to; without any, a light picture's ink is dark."""
+    return evidence < 0 if evidence != 0 else float(_median(gray)) > 0.5
 
 
 def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | None:
@@ -1006,7 +1010,7 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
         shown["gray"] = gray
     evidence = polarity_evidence(gray)
     if score is None or evidence == 0 or abs(evidence) >= WEAK_POLARITY:
-        return _read_picture(full, gray, None, shown, single, score, sure)
+        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False)
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:
     # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
@@ -1028,10 +1032,12 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     return other
 
 
-def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool | None, shown: dict | None, single: bool,
-                  score: Callable[[np.ndarray], np.ndarray] | None, sure: float) -> list[FoundDigit]:
-    """read_picture_digits with the ink's polarity given (None: as ink_map decides it, in the
-    picture and up close in the crop), `gray` the picture at the working size."""
+def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dict | None, single: bool,
+                  score: Callable[[np.ndarray], np.ndarray] | None, sure: float, chosen: bool = True
+                  ) -> list[FoundDigit]:
+    """read_picture_digits with the ink's polarity given, `gray` the picture at the working size.
+    Up close, a crop is read the same way round where the polarity was `chosen` by the model, and
+    tells its own otherwise (mostly paper and digit, it tells it better than the whole picture)."""
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
     raw, noise = _ink(gray, shown, dark_ink)
@@ -1039,7 +1045,7 @@ def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool | None, sho
     if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
         candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
-        closer = _closer_look(full, gray.shape, candidate, single, score, sure, dark_ink)
+        closer = _closer_look(full, gray.shape, candidate, single, score, sure, dark_ink if chosen else None)
         if closer is not None:
             found, crop = closer
             if shown is not None:
