@@ -34,6 +34,9 @@ FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at l
 LINE_REACH, LINE_THICKNESS = 0.4, 0.5
 LOOSE_LINE_REACH, LOOSE_LINE_THICKNESS = 0.25, 0.8
 LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit must read e times likelier
+# An underline the digit touches qualifies loosely where it reaches this share of the height past
+# the outermost places where the digit's strokes meet it (see _without_line).
+UNDERLINE_REACH = 0.05
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
@@ -44,8 +47,9 @@ CLOSER_BELOW = 0.25
 CLOSER_MARGIN = 1.0
 CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
-# A photo whose polarity evidence is weaker than this either way is read both ways (see read_picture_digits).
-WEAK_POLARITY = 0.3
+# A photo whose polarity evidence is weaker than this either way, or whose detail at a middle scale
+# says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
+WEAK_POLARITY = 1.0
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -179,10 +183,26 @@ def polarity_evidence(gray: np.ndarray) -> float:
     # the skew weak (a thin pen on a sheet whose edges against a desk dominate the detail), a blur
     # over four pixels decides, which leaves of an edge only two thin lobes that cancel.
     h, w = gray.shape
-    skew = _skewness(gray - _resize(_resize(gray, (4, 4)), (w, h)))
+    skew = _detail_skew(gray, (4, 4))
     if abs(skew) < 0.15:
-        skew = _skewness(gray - _resize(_resize(gray, (max(1, w // 4), max(1, h // 4))), (w, h)))
+        skew = _detail_skew(gray, (max(1, w // 4), max(1, h // 4)))
     return skew
+
+
+def polarity_in_doubt(gray: np.ndarray, evidence: float) -> bool:
+    """Whether a photo's `evidence` (see polarity_evidence) leaves its polarity in doubt: weaker than
+    WEAK_POLARITY, or contradicted by the detail against a blur over 16 pixels. A small sheet or a
+    note on a dark desk is what the coarse blur gets wrong: the lit sheet is the picture's bright
+    tail, and it says light ink (its coarse skew up to +1.5 there); over 16 pixels the sheet is flat and
+    its dark strokes stand out."""
+    h, w = gray.shape
+    middle = _detail_skew(gray, (max(1, w // 16), max(1, h // 16)))
+    return abs(evidence) < WEAK_POLARITY or np.sign(middle) != np.sign(evidence)
+
+
+def _detail_skew(gray: np.ndarray, blurred: tuple[int, int]) -> float:
+    """The skew of the picture less its blur (shrunk to `blurred` pixels and brought back)."""
+    return _skewness(gray - _resize(_resize(gray, blurred), gray.shape[::-1]))
 
 
 def _dark_ink(gray: np.ndarray, evidence: float) -> bool:
@@ -428,6 +448,7 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
     LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays."""
+    mask = _without_separate_underline(mask, strength, score, noise)
     line = _line_near(mask, ink)
     level = _without_line(mask, line, False, strength)
     if score is not None:
@@ -436,6 +457,41 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
             readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
             level = loosely if readings[1] > readings[0] + LOOSE_LINE_PENALTY else level
     return without_underline(level, ink, upright=True, strength=strength)
+
+
+def _without_separate_underline(mask: np.ndarray, strength: np.ndarray,
+                                score: Callable[[np.ndarray], np.ndarray] | None, noise: float) -> np.ndarray:
+    """The mask less an underline drawn apart from the digit: a piece of it that is a straight thin
+    line within 6 degrees of level (at least 4 times as long as thick), with all the rest of the
+    digit above it, as wide as half of it or more. No digit has a separate stroke wholly under
+    itself (a 5's flag or a 7's bar lies above or across); a 2's base drawn apart stays where the
+    model (`score`) reads the digit clearly better with it (by LOOSE_LINE_PENALTY)."""
+    labels, count = label_components(mask)
+    if count < 2:
+        return mask
+    ys, xs = np.nonzero(mask)
+    pieces = labels[ys, xs]
+    for piece in range(1, count + 1):
+        mine = pieces == piece
+        px, py = xs[mine].astype(float), ys[mine].astype(float)
+        length = px.max() - px.min() + 1
+        if mine.sum() < 10 or length < 8:
+            continue
+        slope, intercept = np.polyfit(px, py, 1)
+        off_line = py - (slope * px + intercept)
+        thickness = off_line.max() - off_line.min() + 1
+        rest_x, rest_y = xs[~mine], ys[~mine]
+        if (abs(slope) > np.tan(np.deg2rad(6)) or length < 4 * thickness
+                or np.any(rest_y >= slope * rest_x + intercept + off_line.min())
+                or length < 0.5 * (rest_x.max() - rest_x.min() + 1)):
+            continue
+        kept = mask & (labels != piece)
+        if score is not None:
+            readings = score(np.stack([_centred(strength, mask, noise), _centred(strength, kept, noise)]))
+            if readings[0] > readings[1] + LOOSE_LINE_PENALTY:
+                return mask
+        return kept
+    return mask
 
 
 def without_underline(mask: np.ndarray, ink: np.ndarray | None = None, upright: bool = False,
@@ -556,6 +612,16 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
     loose = loose and first > 0 and last < mask.shape[1] - 1
     reach = (LOOSE_LINE_REACH if loose else LINE_REACH) * (rest_height + thickness)
     thin = thickness <= max(3, (LOOSE_LINE_THICKNESS if loose else LINE_THICKNESS) * rest_height)
+    near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
+    if loose and near.any() and np.mean(rows[rest] < top) >= 0.8:
+        # An underline the digit touches (a 4's stem, a 0's bottom) reaches past where the strokes
+        # meet it, however narrow the line is beside the digit; a 2's base starts where its
+        # stroke comes down, and a shape's bottom side where its sides meet it.
+        met_left, met_right = xs[near].min(), xs[near].max()
+        margin = UNDERLINE_REACH * (rest_height + thickness)
+        if (thickness <= max(3, LINE_THICKNESS * rest_height)
+                and first <= met_left - margin and last >= met_right + margin):
+            reach = -np.inf
     edge_to_edge = first == 0 and last == mask.shape[1] - 1
     if upright:
         clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
@@ -569,7 +635,6 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
             return _without_faint_line(mask, strength, ys, xs, rest, ~rest & span, rest_left, rest_right)
         return mask
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
-    near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
     met = np.zeros(mask.shape[1] + 2, bool)
     met[xs[near] + 1] = True
     met = met[:-2] | met[1:-1] | met[2:]
@@ -1001,15 +1066,15 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     boxes in its own pixels. The ink is found at the working size; where what was found is small
     there (a digit written on a page photographed whole) and the picture is at least CLOSER_GAIN
     times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
-    strokes keep their width and contrast. Where the picture says only weakly which way its ink
-    lies (see polarity_evidence), the model (`score`) reads it both ways and the clearer reading
+    strokes keep their width and contrast. Where the picture leaves in doubt which way its ink
+    lies (see polarity_in_doubt), the model (`score`) reads it both ways and the clearer reading
     wins. `shown` (see read_digits) also receives the working picture ("gray") and, after a closer
     look, the crop's box in it ("closer")."""
     gray = working_size(full)
     if shown is not None:
         shown["gray"] = gray
     evidence = polarity_evidence(gray)
-    if score is None or evidence == 0 or abs(evidence) >= WEAK_POLARITY:
+    if score is None or evidence == 0 or not polarity_in_doubt(gray, evidence):
         return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False)
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:

@@ -8,7 +8,8 @@ Sets: the MNIST test set drawn as dark ink on white paper; renderings of MNIST t
 (tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
 squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
 drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas), and
-the hard photos' troubles on a whole page photographed, the digit small on it; the
+the hard photos' troubles on a whole page photographed, the digit small on it; digits underlined
+by hand, and digits on a note lying on a desk; the
 test set's 1s and 7s photographed with a flag or a bar across as much of Europe writes them; USPS
 and Semeion from ../shared/digits (other writers, other scanners), each drawn as a picture with a
 paper margin around the digit; sheets and pages with nothing written on them, and non-digits,
@@ -38,10 +39,11 @@ from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_picture_digits
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACINGS, compose_number,  # noqa: E402
                               continental_strokes, on_a_line, render_canvas, render_hard_photo, render_non_digit,
-                              render_photo)
+                              render_note, render_photo, render_underlined)
 
-RENDERERS = {"photo": render_photo, "canvas": render_canvas}  # the hard photos: load_set's own branch
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "canvas", "styles", "usps", "semeion", "blank",
+RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note}  # the hard photos: load_set's own branch
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles", "usps",
+        "semeion", "blank",
         "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
@@ -49,6 +51,8 @@ SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "page": "hard photos of a whole page, the digit small on it",
              "lines": "photo-like digits touching one line (a form's, an underline, the line above)",
+             "underlined": "photo-like digits underlined by hand (touching or apart)",
+             "note": "a note on a desk, all of it in the frame",
              "canvas": "canvas drawings (thin, one-pixel, thick, tiny, huge)",
              "styles": "1s with a flag, crossed 7s (photo-like)",
              "usps": "USPS test set", "semeion": "Semeion",

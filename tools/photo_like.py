@@ -35,10 +35,72 @@ def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     gray = gray + rng.normal(0, rng.uniform(0.005, 0.04), gray.shape)
     tint = rng.uniform(0.85, 1.0, 3)  # warm or cool paper
     rgb = np.clip(gray[..., None] * tint * 255, 0, 255).astype(np.uint8)
+    return _jpeg(rgb, int(rng.integers(55, 92)))
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> Image.Image:
+    """An RGB float or uint8 picture as a camera would save it: JPEG-encoded, then decoded."""
+    if rgb.dtype != np.uint8:
+        rgb = np.clip(rgb * 255, 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "JPEG", quality=int(rng.integers(55, 92)))
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
     buffer.seek(0)
     return Image.open(buffer)
+
+
+INKS = ((0.08, 0.08, 0.1), (0.1, 0.15, 0.55))  # black and blue pens, RGB
+NOTE_COLOURS = ((0.98, 0.93, 0.45), (0.97, 0.97, 0.95), (0.98, 0.8, 0.85), (0.8, 0.95, 0.98))
+
+
+def _write(canvas: np.ndarray, digit: np.ndarray, left: int, top: int, size: int, colour, thin: bool = False) -> None:
+    """Write a white-on-black 28x28 digit into an RGB float canvas in a pen of `colour`, `size`
+    pixels square at (left, top); `thin`: a fine pen, its strokes about half as wide."""
+    ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), np.float32) / 255
+    ink = np.clip((ink - 0.5) / 0.25 if thin else (ink - 0.15) / 0.6, 0, 1)[..., None]
+    region = canvas[top:top + size, left:left + size]
+    region[:] = region * (1 - ink) + np.asarray(colour, np.float32) * ink
+
+
+def render_underlined(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A digit underlined by hand on plain paper: the line 0.9-1.5 times the digit's width, under
+    it by up to 15% of its height (touching it or apart), up to 4 degrees off level, in the same pen."""
+    paper = rng.uniform(0.8, 0.98)
+    canvas = np.full((256, 256, 3), paper, np.float32)
+    size = int(rng.integers(110, 160))
+    left, top = int(rng.integers(20, 256 - size - 20)), int(rng.integers(10, 60))
+    colour = INKS[int(rng.integers(len(INKS)))]
+    _write(canvas, digit, left, top, size, colour)
+    cols, rows = np.flatnonzero(digit.max(0) > 60), np.flatnonzero(digit.max(1) > 60)
+    ink_left, ink_right = left + cols[0] * size / 28, left + (cols[-1] + 1) * size / 28
+    ink_bottom, height = top + (rows[-1] + 1) * size / 28, (rows[-1] + 1 - rows[0]) * size / 28
+    width = ink_right - ink_left
+    length = width * rng.uniform(0.9, 1.5)
+    middle = (ink_left + ink_right) / 2 + rng.uniform(-0.15, 0.15) * width
+    level = ink_bottom + rng.uniform(0.0, 0.15) * height
+    tilt = np.tan(np.deg2rad(rng.uniform(-4, 4))) * length / 2
+    picture = Image.fromarray((canvas * 255).astype(np.uint8))
+    pen = max(2, int(round(size / 28 * rng.uniform(1.2, 2.2))))
+    ImageDraw.Draw(picture).line([middle - length / 2, level - tilt, middle + length / 2, level + tilt],
+                                 fill=tuple(int(v * 255) for v in colour), width=pen)
+    canvas = np.asarray(picture, np.float32) / 255 + rng.normal(0, rng.uniform(0.005, 0.03), canvas.shape)
+    return _jpeg(canvas, int(rng.integers(70, 95)))
+
+
+def render_note(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A digit on a small note or card lying on a desk, all of the note in the frame (a third to
+    three fifths of it wide): a yellow, white, pink or blue note on a dark to mid-grey desk, in a
+    pen or a fine pen."""
+    canvas = np.full((300, 300, 3), rng.uniform(0.05, 0.6), np.float32)
+    canvas *= (1.0, 0.8, 0.55) if rng.random() < 0.6 else 1.0  # wood or grey
+    note = int(rng.integers(110, 230))
+    left, top = int(rng.integers(5, 300 - note - 5)), int(rng.integers(5, 300 - note - 5))
+    canvas[top:top + note, left:left + note] = NOTE_COLOURS[int(rng.integers(len(NOTE_COLOURS)))]
+    size = int(note * rng.uniform(0.55, 0.85))
+    margin = (note - size) // 2
+    colour = INKS[int(rng.random() >= 0.5)]
+    _write(canvas, digit, left + margin, top + margin, size, colour, thin=rng.random() < 0.5)
+    canvas += rng.normal(0, rng.uniform(0.01, 0.04), canvas.shape)
+    return _jpeg(canvas, int(rng.integers(70, 95)))
 
 
 SPACINGS = {"spaced": (3, 8), "close": (0, 2), "touching": (-3, -1)}  # gaps between digits, MNIST pixels
