@@ -35,7 +35,7 @@ LINE_REACH, LINE_THICKNESS = 0.4, 0.5
 LOOSE_LINE_REACH, LOOSE_LINE_THICKNESS = 0.25, 0.8
 LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit must read e times likelier
 # An underline the digit touches qualifies loosely where it reaches this share of the height past
-# the outermost places where the digit's strokes meet it (see _without_line).
+# the outermost places where the digit's strokes meet it (see _underline_past_strokes).
 UNDERLINE_REACH = 0.05
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # Digits found smaller than this share of the working picture's short side are read from a crop
@@ -49,7 +49,7 @@ CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
 # A photo whose polarity evidence is weaker than this either way, or whose detail at a middle scale
 # says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
-WEAK_POLARITY = 1.0
+WEAK_POLARITY = 0.3
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -192,9 +192,9 @@ def polarity_evidence(gray: np.ndarray) -> float:
 def polarity_in_doubt(gray: np.ndarray, evidence: float) -> bool:
     """Whether a photo's `evidence` (see polarity_evidence) leaves its polarity in doubt: weaker than
     WEAK_POLARITY, or contradicted by the detail against a blur over 16 pixels. A small sheet or a
-    note on a dark desk is what the coarse blur gets wrong: the lit sheet is the picture's bright
-    tail, and it says light ink (its coarse skew up to +1.5 there); over 16 pixels the sheet is flat and
-    its dark strokes stand out."""
+    note on a dark desk is what the coarse blur gets wrong: the lit note is the picture's bright
+    tail, and it says light ink (up to +1.5 there); over 16 pixels the note is flat and its dark
+    strokes stand out."""
     h, w = gray.shape
     middle = _detail_skew(gray, (max(1, w // 16), max(1, h // 16)))
     return abs(evidence) < WEAK_POLARITY or np.sign(middle) != np.sign(evidence)
@@ -612,16 +612,8 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
     loose = loose and first > 0 and last < mask.shape[1] - 1
     reach = (LOOSE_LINE_REACH if loose else LINE_REACH) * (rest_height + thickness)
     thin = thickness <= max(3, (LOOSE_LINE_THICKNESS if loose else LINE_THICKNESS) * rest_height)
-    near = rest & (((rows >= top - 3) & (rows < top)) | ((rows > bottom) & (rows <= bottom + 3)))
-    if loose and near.any() and np.mean(rows[rest] < top) >= 0.8:
-        # An underline the digit touches (a 4's stem, a 0's bottom) reaches past where the strokes
-        # meet it, however narrow the line is beside the digit; a 2's base starts where its
-        # stroke comes down, and a shape's bottom side where its sides meet it.
-        met_left, met_right = xs[near].min(), xs[near].max()
-        margin = UNDERLINE_REACH * (rest_height + thickness)
-        if (thickness <= max(3, LINE_THICKNESS * rest_height)
-                and first <= met_left - margin and last >= met_right + margin):
-            reach = -np.inf
+    if loose and _underline_past_strokes(line):
+        reach = -np.inf
     edge_to_edge = first == 0 and last == mask.shape[1] - 1
     if upright:
         clear = (min(rest_left, ys[rest].min()) >= 2 and rest_right < mask.shape[1] - 2
@@ -636,7 +628,7 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
         return mask
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
     met = np.zeros(mask.shape[1] + 2, bool)
-    met[xs[near] + 1] = True
+    met[xs[_strokes_at(line)] + 1] = True
     met = met[:-2] | met[1:-1] | met[2:]
     band = ~rest & span
     taken = band & ~met[xs]
@@ -651,6 +643,29 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
     kept = mask.copy()
     kept[ys[taken], xs[taken]] = False
     return kept
+
+
+def _strokes_at(line: _LineNearDigit) -> np.ndarray:
+    """Which of the digit's pixels meet the line: those of the rest within 3 rows of its band."""
+    rows, rest = line.rows, line.rest
+    return rest & (((rows >= line.top - 3) & (rows < line.top)) | ((rows > line.bottom) & (rows <= line.bottom + 3)))
+
+
+def _underline_past_strokes(line: _LineNearDigit | None) -> bool:
+    """Whether a line under the rest of the digit (80% of it above), thin as the strict rule wants,
+    reaches UNDERLINE_REACH of the height past the outermost places where the digit's strokes meet
+    it: an underline touched by a 4's stem or a 0's bottom, however little it reaches past the
+    digit; a 2's base starts where its stroke comes down, a shape's bottom side where its sides do."""
+    if line is None:
+        return False
+    near, rest_rows = _strokes_at(line), line.rows[line.rest]
+    if not near.any() or np.mean(rest_rows < line.top) < 0.8:
+        return False
+    height = rest_rows.max() - rest_rows.min() + 1
+    margin = UNDERLINE_REACH * (height + line.thickness)
+    met = line.xs[near]
+    return (line.thickness <= max(3, LINE_THICKNESS * height)
+            and line.first <= met.min() - margin and line.last >= met.max() + margin)
 
 
 def _line_rows(xs: np.ndarray, rows: np.ndarray, left: int, right: int, columns: int
