@@ -195,9 +195,10 @@ def polarity_in_doubt(gray: np.ndarray, evidence: float) -> bool:
     note on a dark desk is what the coarse blur gets wrong: the lit note is the picture's bright
     tail, and it says light ink (up to +1.5 there); over 16 pixels the note is flat and its dark
     strokes stand out."""
+    if abs(evidence) < WEAK_POLARITY:
+        return True
     h, w = gray.shape
-    middle = _detail_skew(gray, (max(1, w // 16), max(1, h // 16)))
-    return abs(evidence) < WEAK_POLARITY or np.sign(middle) != np.sign(evidence)
+    return bool(np.sign(_detail_skew(gray, (max(1, w // 16), max(1, h // 16)))) != np.sign(evidence))
 
 
 def _detail_skew(gray: np.ndarray, blurred: tuple[int, int]) -> float:
