@@ -300,15 +300,16 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
     opened = _square_filter(_square_filter(padded, size, np.minimum), size, np.maximum)[size:-size, size:-size]
     # Where strokes wider than the squares cross (a large digit drawn with a thick brush), the
-    # opening keeps their crossing as paper, a hole in the digit. On a clean, noiseless canvas (a
-    # drawing, not a photo, whose desks and shadows this must not touch) a level a tenth of the way
-    # up from the paper to the ink that does not reach the picture's edge is ink: the paper's level
-    # goes there. A tenth, so that the stroke's blurred shoulders go too, not stay as grey patches.
-    if noise_level(small) < CLEAN_NOISE:
-        paper = _median(opened)
-        high = opened > paper + 0.1 * (_percentile(small, 99) - paper)
-        labels, _ = label_components(high)
-        opened = np.where(high & ~_among(labels, np.concatenate(_sides(labels))), paper, opened)
+    # opening keeps their crossing as paper, a hole in the digit. A level that far up from the paper
+    # towards the ink and not reaching the picture's edge is ink: the paper's level goes there. On
+    # a clean, noiseless canvas (a drawing) from a tenth of the way up, so that the stroke's blurred
+    # shoulders go too, not stay as grey patches; on a photo, whose shadows and desks this must not
+    # touch, only from BLOB_LEVEL of the way (a thick marker's 6 whose loop closed into a blob).
+    paper = _median(opened)
+    rise = 0.1 if noise_level(small) < CLEAN_NOISE else BLOB_LEVEL
+    high = opened > paper + rise * (_percentile(small, 99) - paper)
+    labels, _ = label_components(high)
+    opened = np.where(high & ~_among(labels, np.concatenate(_sides(labels))), paper, opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
@@ -316,6 +317,9 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
 
 
 CLEAN_NOISE = 0.002  # the paper's noise under which a picture is a drawing, not a photo or a scan
+# On a photo, a broad level this far up from the paper to the ink, inside the picture, is ink (a
+# blob of marker): at half way, a shadow's dark patch on a blank sheet read as a 1.
+BLOB_LEVEL = 0.7
 
 
 def _square_filter(image: np.ndarray, size: int, pairwise) -> np.ndarray:
