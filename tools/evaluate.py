@@ -41,10 +41,10 @@ from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACIN
                               continental_strokes, on_a_line, render_canvas, render_hard_photo, render_non_digit,
                               render_note, render_photo, render_underlined)
 
-RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note}  # the hard photos: load_set's own branch
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles", "usps",
-        "semeion", "blank",
-        "blank_page", "nondigit", "numbers")
+# The hard photos and pages: load_set's own branch.
+RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note}
+SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles",
+        "usps", "semeion", "blank", "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
              "photo": "photo-like MNIST digits",
