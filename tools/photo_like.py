@@ -253,10 +253,7 @@ def render_hard_photo(digit: np.ndarray, rng: np.random.Generator, record: dict 
     gray = np.asarray(camera.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))), np.float32) / 255
     gray = gray + rng.normal(0, rng.uniform(0.005, 0.03), gray.shape)
     rgb = np.clip(gray[..., None] * rng.uniform(0.85, 1.0, 3) * 255, 0, 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "JPEG", quality=int(rng.integers(60, 92)))
-    buffer.seek(0)
-    return Image.open(buffer)
+    return _jpeg(rgb, int(rng.integers(60, 92)))
 
 
 def skeleton(shape: Image.Image) -> np.ndarray:
