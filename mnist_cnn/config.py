@@ -48,6 +48,8 @@ class TrainConfig:
     scale: float = _option(0.1, "augmentation: max zoom in or out, fraction")
     shear: float = _option(10.0, "augmentation: max shear, degrees")
     aspect: float = _option(0.0, "augmentation: max stretch of one axis against the other, fraction")
+    fill: float = _option(0.0, "augmentation: probability of stretching a digit's shorter side towards its "
+                          "longer one, as USPS, Semeion and drawing apps that fill a square frame do")
     elastic: float = _option(0.0, "augmentation: elastic distortion, displacement in pixels (std)")
     thickness: float = _option(0.0, "augmentation: probability of thickening or thinning the strokes")
     one_flags: float = _option(0.0, "augmentation: probability of drawing a flag (and sometimes a base) on a 1")
@@ -112,7 +114,7 @@ def config_problems(config: TrainConfig) -> list[str]:
             problems.append(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(config, name)})")
     if not config.lr > 0:
         problems.append(f"--lr must be positive (got {config.lr})")
-    for name in ("weight_decay", "grad_clip", "outliers", "rotation", "translate", "scale", "shear", "aspect", "elastic", "limit",
+    for name in ("weight_decay", "grad_clip", "outliers", "rotation", "translate", "scale", "shear", "aspect", "fill", "elastic", "limit",
                  "early_stop", "val_size", "plateau_patience"):
         if getattr(config, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must not be negative (got {getattr(config, name)})")

@@ -101,3 +101,19 @@ def test_one_flags_are_drawn_on_ones_only_and_only_add_ink(mnist):
     ones = added[labels == 1]
     # A flag can run along a 1 that leans left already; most must show.
     assert ((ones > 0.5).sum(1) >= 6).float().mean() >= 0.8
+
+
+def test_frame_fill_widens_narrow_digits_towards_a_square(mnist):
+    images, labels = to_float(mnist.train_images[:300]), mnist.train_labels[:300]
+    torch.manual_seed(0)
+    stretch_x, stretch_y = augment.frame_fill_stretch(images, 1.0)
+    ink = images[:, 0] > 0.3
+    tall = ink.any(1).sum(1) < ink.any(2).sum(1)  # fewer inked columns than rows (no gaps in MNIST's)
+    assert tall.float().mean() > 0.7
+    assert ((stretch_x == 1) | (stretch_y == 1)).all() and (stretch_x >= 1).all() and (stretch_y >= 1).all()
+    assert (stretch_x[tall] > 1).float().mean() > 0.9  # the share drawn may be tiny
+    assert stretch_x.max() <= augment.FILL_MOST and (stretch_x > 1.5).any()
+    filled = augment.random_affine(images, 0, 0, 0, 0, fill=1.0)
+    widths = (filled[:, 0] > 0.5).any(1).sum(1).float() / (images[:, 0] > 0.5).any(1).sum(1).float()
+    assert widths.min() > 0.8 and widths[labels == 1].max() > 2, "1s come out far wider, nothing much narrower"
+    assert all(torch.equal(factor, torch.ones(300)) for factor in augment.frame_fill_stretch(images, 0.0))
