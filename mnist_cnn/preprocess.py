@@ -28,6 +28,9 @@ DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its r
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
+# A piece of ink with strokes this many times as wide as a digit's beside it is an object lying in
+# the picture (a pen, an eraser, a blot), not writing.
+THICKEST_WRITING = 2.5
 # A line the digit touches reaches past it on both sides by LINE_REACH of its height and is at most
 # LINE_THICKNESS of it thick (see without_underline). A level one reaching LOOSE_LINE_REACH past, or
 # up to LOOSE_LINE_THICKNESS thick, may be the digit's own stroke: the model decides.
@@ -901,6 +904,11 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     ring = ((t[:, None] < t) & (b[:, None] > b) & (l[:, None] < l) & (r[:, None] > r)
             & (m >= 0.1 * m[:, None])).any(1)
     candidates[among[ring]] = False
+    # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
+    objects = _objects(labels, ink, candidates & ~flat, mass / np.maximum(area, 1), np.maximum(height, width),
+                       0.0015 * smallest * h * w, 0.08 * max(h, w))
+    usable &= ~objects
+    candidates &= ~objects
     # A digit cropped tight touches the border where its strokes end, a 1 is a vertical line: taken
     # when nothing away from the border could be a digit, or only specks that weigh far less. Its
     # strokes also pass through the middle of the picture, which a desk, a sheet's edge or a shadow
@@ -956,6 +964,34 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
             return _among(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
+
+
+def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level: np.ndarray, size: np.ndarray,
+             least_area: float, least_size: float) -> np.ndarray:
+    """Which components are objects lying beside the writing (a pen, an eraser, a blot): of the
+    `digit_like` ones, those whose strokes are THICKEST_WRITING times as wide as those of another
+    that could be a digit by itself (`least_area` pixels or more, `size` at least `least_size`) and
+    is at least half as dark on average (`level`: grain and shadows are fainter, and break up thin)."""
+    count = len(digit_like)
+    objects = np.zeros(count, bool)
+    if digit_like.sum() < 2:
+        return objects
+    # Each component's core, its ink over a third of its own peak (a blurred edge widens a thin
+    # stroke more than a thick one), and the core's mean width: its area over half its outline.
+    peak = np.zeros(count + 1, ink.dtype)
+    np.maximum.at(peak, labels.ravel(), ink.ravel())
+    core = np.where(ink >= 0.3 * peak[labels], labels, 0)
+    outline = np.bincount(np.concatenate(_sides(core)), minlength=count + 1)  # the picture's edge closes it
+    for before, after in ((core[:-1], core[1:]), (core[:, :-1], core[:, 1:])):
+        edge = before != after
+        outline += np.bincount(before[edge], minlength=count + 1) + np.bincount(after[edge], minlength=count + 1)
+    area = np.bincount(core.ravel(), minlength=count + 1)
+    stroke = (2 * area / np.maximum(outline, 1))[1:]
+    writing = digit_like & (area[1:] >= least_area) & (size >= least_size)
+    for i in np.flatnonzero(digit_like):
+        others = writing & (np.arange(count) != i) & (level >= 0.5 * level[i])
+        objects[i] = others.any() and stroke[i] >= THICKEST_WRITING * stroke[others].min()
+    return objects
 
 
 def ink_box(ink: np.ndarray, trim: float = 0.002) -> tuple[slice, slice]:

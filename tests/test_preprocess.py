@@ -362,6 +362,27 @@ def test_a_circle_drawn_around_the_digit_is_not_taken_for_it(model, mnist):
         assert model.probabilities(to_mnist(page)[None]).argmax() == mnist.test_labels[i]
 
 
+@pytest.mark.parametrize("body", [0.15, 0.55], ids=["dark-pen", "red-pen"])
+def test_a_pen_lying_beside_the_digit_is_not_read(model, mnist, body):
+    # A pen as thick as half the digit is tall, inside the picture: it weighed more than the digit and
+    # was read as a "1" (photos of test digits 7000-7059 beside such a pen: 18 read right, now 56).
+    pen = Image.new("L", (560, 420))
+    ImageDraw.Draw(pen).line((420, 50, 480, 370), fill=255, width=64)
+    pen = np.asarray(pen.filter(ImageFilter.GaussianBlur(1.5)), np.float32) / 255
+    for i in INDICES:
+        page = sheet(mnist.test_images[i].numpy(), size=(420, 560))
+        page -= (page - body) * pen
+        kept = find_digit(ink_map(page))[0]
+        assert not kept[:, 400:].any(), f"test digit {i}: the pen was kept"
+        assert model.probabilities(to_mnist(page)[None]).argmax() == mnist.test_labels[i]
+    # A white pen shows only its faint edges, thinner than the digit's strokes: the digit stays.
+    page = sheet(mnist.test_images[0].numpy(), size=(420, 560))
+    edges = np.asarray(Image.fromarray((pen > 0.5).astype(np.uint8) * 255).filter(ImageFilter.FIND_EDGES),
+                       np.float32) / 255
+    page -= 0.04 * edges
+    assert find_digit(ink_map(page))[0][140:280, 210:350].any()
+
+
 def test_a_thin_separate_stroke_stays_with_its_digit():
     page = np.full((300, 300), 0.9, np.float32)
     page[80:220, 140:146] = 0.1   # the body of a 5 (roughly)
