@@ -905,7 +905,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
             & (m >= 0.1 * m[:, None])).any(1)
     candidates[among[ring]] = False
     # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
-    objects = _objects(labels, ink, candidates & ~flat, mass / np.maximum(area, 1), np.maximum(height, width),
+    objects = _objects(labels, ink, candidates & ~flat, mass / np.maximum(area, 1), height, width,
                        0.0015 * smallest * h * w, 0.08 * max(h, w))
     usable &= ~objects
     candidates &= ~objects
@@ -966,12 +966,14 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
 
-def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level: np.ndarray, size: np.ndarray,
-             least_area: float, least_size: float) -> np.ndarray:
+def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level: np.ndarray, height: np.ndarray,
+             width: np.ndarray, least_area: float, least_size: float) -> np.ndarray:
     """Which components are objects lying beside the writing (a pen, an eraser, a blot): of the
     `digit_like` ones, those whose strokes are THICKEST_WRITING times as wide as those of another
-    that could be a digit by itself (`least_area` pixels or more, `size` at least `least_size`) and
-    is at least half as dark on average (`level`: grain and shadows are fainter, and break up thin)."""
+    that could be a digit by itself: `least_area` pixels or more, `least_size` tall or wide, at
+    least half as tall as wide (an underline drawn with a fine pen under a marker's digit is no
+    writing to compare with) and at least half as dark on average (`level`: grain and shadows are
+    fainter, and break up thin)."""
     count = len(digit_like)
     objects = np.zeros(count, bool)
     if digit_like.sum() < 2:
@@ -987,7 +989,8 @@ def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level:
         outline += np.bincount(before[edge], minlength=count + 1) + np.bincount(after[edge], minlength=count + 1)
     area = np.bincount(core.ravel(), minlength=count + 1)
     stroke = (2 * area / np.maximum(outline, 1))[1:]
-    writing = digit_like & (area[1:] >= least_area) & (size >= least_size)
+    writing = (digit_like & (area[1:] >= least_area) & (np.maximum(height, width) >= least_size)
+               & (height >= 0.5 * width))
     for i in np.flatnonzero(digit_like):
         others = writing & (np.arange(count) != i) & (level >= 0.5 * level[i])
         objects[i] = others.any() and stroke[i] >= THICKEST_WRITING * stroke[others].min()
