@@ -64,7 +64,7 @@ def frame_fill_stretch(images: torch.Tensor, probability: float, most: float = F
     is stretched towards the longer one, by a random share of the way (at most `most` times). USPS,
     Semeion and many drawing apps scale each digit to fill a square frame, aspect lost, where MNIST
     kept it: their 1s, 4s and 9s come out far wider than any MNIST writer's."""
-    n, _, height, width = images.shape
+    n = images.shape[0]
     ink = images[:, 0] > 0.3
     def extent(inked: torch.Tensor) -> torch.Tensor:  # inked rows (or columns) from first to last
         first = inked.float().argmax(1)

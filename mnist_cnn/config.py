@@ -114,14 +114,14 @@ def config_problems(config: TrainConfig) -> list[str]:
             problems.append(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(config, name)})")
     if not config.lr > 0:
         problems.append(f"--lr must be positive (got {config.lr})")
-    for name in ("weight_decay", "grad_clip", "outliers", "rotation", "translate", "scale", "shear", "aspect", "fill", "elastic", "limit",
+    for name in ("weight_decay", "grad_clip", "outliers", "rotation", "translate", "scale", "shear", "aspect", "elastic", "limit",
                  "early_stop", "val_size", "plateau_patience"):
         if getattr(config, name) < 0:
             problems.append(f"--{name.replace('_', '-')} must not be negative (got {getattr(config, name)})")
     for name in ("label_smoothing", "dropout", "ema"):
         if not 0 <= getattr(config, name) < 1:
             problems.append(f"--{name.replace('_', '-')} must be in [0, 1) (got {getattr(config, name)})")
-    for name in ("erase", "thickness", "one_flags"):
+    for name in ("erase", "thickness", "one_flags", "fill"):
         if not 0 <= getattr(config, name) <= 1:
             problems.append(f"--{name.replace('_', '-')} is a probability, in [0, 1] (got {getattr(config, name)})")
     if not 0 < config.outlier_share <= 1:

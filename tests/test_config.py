@@ -23,6 +23,7 @@ BASIC = MODELS["basic_cnn"].defaults
     (["--erase", "2"], "--erase is a probability"),
     (["--thickness", "1.5"], "--thickness is a probability"),
     (["--one-flags", "-0.1"], "--one-flags is a probability"),
+    (["--fill", "2"], "--fill is a probability"),
     (["--elastic", "-1"], "--elastic must not be negative"),
     (["--val-size", "60000"], "--val-size must leave training images"),
     (["--limit", "-5"], "--limit must not be negative"),
