@@ -732,6 +732,13 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.maximum)
 
 
+# (angle, spread) in degrees: parallel lines up to 6 degrees off level, then lines fanning out as a
+# sheet photographed with one side nearer the camera shows them (their angle changes down the page).
+LINE_ANGLES = ([(angle, 0.0) for angle in range(-6, 7)]
+               + [(angle, spread) for angle in (-2, 0, 2) for spread in (-8.0, -4.0, 4.0, 8.0)])
+FAN_MARGIN = 1.25
+
+
 def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk: bool = False):
     """Three or more thin parallel lines within 6 degrees of the rows, each running along at least
     `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
@@ -746,8 +753,10 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     # Each floor keeps its own best slope.
     floors = (0.01, 0.005) if shrunk else (0.01,)
     best, best_score, lines = [None] * len(floors), [0.0] * len(floors), [0] * len(floors)
-    for slope in np.tan(np.deg2rad(np.arange(-6, 6.5, 1.0))):
-        rows = np.arange(h)[:, None] + np.round(slope * np.arange(w)).astype(int)[None, :]
+    for angle, spread in LINE_ANGLES:
+        # Each row's own angle: `angle` at the middle, `spread` more or less at the top and bottom.
+        slope = np.tan(np.deg2rad(angle + spread * (np.arange(h) - h / 2) / (h / 2)))
+        rows = np.arange(h)[:, None] + np.round(slope[:, None] * np.arange(w)[None, :]).astype(int)
         inside = (rows >= 0) & (rows < h)
         sheared = np.where(inside, strength[rows.clip(0, h - 1), columns], -np.inf)
         # A row's ink along most of its length (the level that `fraction` of its pixels reach): high
@@ -770,6 +779,9 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
             score, count = float(standing[on_line].sum()), len(_bands(on_line)[0])
             # Ruling is lines on paper: three or more of them must also stand out of the rows just
             # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
+            # A fan must stand out clearly more than parallel lines do: fitted to parallel lines a
+            # little askew, it takes most of them and leaves one, which reads as a 1.
+            score /= FAN_MARGIN if spread else 1.0
             if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing, sheared) >= 3:
                 line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
                 best[k], best_score[k], lines[k] = (line, rows, inside), score, count
