@@ -716,9 +716,9 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
     leaves the digit whole where it crosses a line in darker ink (removing the lines' pixels would
     cut the digit at every crossing).
 
-    Lines are parallel straight lines within 6 degrees of horizontal or vertical, as a sheet
-    photographed slightly askew keeps its ruling straight, not level, each running along at least
-    `fraction` of the picture. Searched at half resolution (a 2x2 block keeps its darkest ink),
+    Lines are straight lines within 6 degrees of horizontal or vertical, as a sheet photographed
+    slightly askew keeps its ruling straight, not level; parallel, or fanning out where one side of
+    the sheet was nearer the camera; each running along at least `fraction` of the picture. Searched at half resolution (a 2x2 block keeps its darkest ink),
     where a line one or two pixels wide stays one row and the search costs a quarter."""
     h, w = ink.shape
     padded = np.pad(ink, ((0, h % 2), (0, w % 2)), mode="edge")
@@ -740,10 +740,11 @@ FAN_MARGIN = 1.25
 
 
 def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk: bool = False):
-    """Three or more thin parallel lines within 6 degrees of the rows, each running along at least
-    `fraction` of the picture: (line pixels in sheared coordinates, their rows in the picture,
-    which sheared pixels lie inside it), at the slope whose lines stand out most; None if none does.
-    Each slope is tried by shearing the picture so that a line at that slope becomes a row."""
+    """Three or more thin lines within 6 degrees of the rows, parallel or fanning out (see
+    LINE_ANGLES), each running along at least `fraction` of the picture: (line pixels in sheared
+    coordinates, their rows in the picture, which sheared pixels lie inside it), at the slope or fan
+    whose lines stand out most; None if none does. Each is tried by shearing the picture so that a
+    line at that slope, or on that fan, becomes a row."""
     h, w = strength.shape
     columns = np.broadcast_to(np.arange(w), (h, w))
     # A page photographed whole and shrunk to the working size keeps its ruling as lines a percent
@@ -777,11 +778,11 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
         for k, floor in enumerate(floors):
             on_line = _thin_bands(standing, max(noise, floor), max(3, round(0.02 * h)))
             score, count = float(standing[on_line].sum()), len(_bands(on_line)[0])
-            # Ruling is lines on paper: three or more of them must also stand out of the rows just
-            # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
             # A fan must stand out clearly more than parallel lines do: fitted to parallel lines a
             # little askew, it takes most of them and leaves one, which reads as a 1.
             score /= FAN_MARGIN if spread else 1.0
+            # Ruling is lines on paper: three or more of them must also stand out of the rows just
+            # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
             if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing, sheared) >= 3:
                 line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
                 best[k], best_score[k], lines[k] = (line, rows, inside), score, count
