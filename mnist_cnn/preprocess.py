@@ -718,8 +718,9 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
 
     Lines are straight lines within 6 degrees of horizontal or vertical, as a sheet photographed
     slightly askew keeps its ruling straight, not level; parallel, or fanning out where one side of
-    the sheet was nearer the camera; each running along at least `fraction` of the picture. Searched at half resolution (a 2x2 block keeps its darkest ink),
-    where a line one or two pixels wide stays one row and the search costs a quarter."""
+    the sheet was nearer the camera; each running along at least `fraction` of the picture.
+    Searched at half resolution (a 2x2 block keeps its darkest ink), where a line one or two pixels
+    wide stays one row and the search costs a quarter."""
     h, w = ink.shape
     padded = np.pad(ink, ((0, h % 2), (0, w % 2)), mode="edge")
     block_ink = padded.reshape((h + 1) // 2, 2, (w + 1) // 2, 2).max(axis=(1, 3))
@@ -918,8 +919,9 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
             & (m >= 0.1 * m[:, None])).any(1)
     candidates[among[ring]] = False
     # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
-    objects = _objects(labels, ink, candidates & ~flat, mass / np.maximum(area, 1), height, width,
-                       0.0015 * smallest * h * w, 0.08 * max(h, w))
+    level = mass / np.maximum(area, 1)  # each component's mean ink
+    objects = _objects(labels, ink, candidates & ~flat, level, height, width, 0.0015 * smallest * h * w,
+                       0.08 * max(h, w))
     usable &= ~objects
     candidates &= ~objects
     # A digit cropped tight touches the border where its strokes end, a 1 is a vertical line: taken
@@ -957,7 +959,6 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     kept = index == seed + 1
     # One pen wrote the digit, and the digits of a number: ink far fainter than the heaviest piece's
     # is something else (the ghost of an erased digit on a whiteboard or in pencil, a stain).
-    level = mass / np.maximum(area, 1)
     candidates &= level >= FAINTEST_COMPANION * level[seed]
     box = [top[seed], left[seed], bottom[seed], right[seed]]
     while True:
