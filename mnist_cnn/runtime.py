@@ -139,6 +139,10 @@ def machine_info(runtime: Runtime) -> dict:
     """What ran this: figures from different machines are not comparable, so every run records it."""
     info = {
         "cpu": _cpu_model(),
+        # Two CPUs sold under one name can run different float kernels (AVX2 or AVX-512), and the same
+        # seed then trains to different weights: the kernels' instruction set tells such runs apart.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_id": _cpu_id(),
         "physical_cores": _physical_cores(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -164,6 +168,13 @@ def cpuinfo() -> list[dict[str, str]]:
 def _cpu_model() -> str:
     models = [cpu["model name"] for cpu in cpuinfo() if "model name" in cpu]
     return models[0] if models else platform.processor() or platform.machine()
+
+
+def _cpu_id() -> str | None:
+    """The processor's family, model and stepping numbers (x86 Linux), which the marketing name hides."""
+    first = (cpuinfo() or [{}])[0]
+    fields = [f"{key} {first[key]}" for key in ("cpu family", "model", "stepping") if key in first]
+    return ", ".join(fields) or None
 
 
 def _physical_cores() -> int | None:

@@ -50,6 +50,7 @@ def test_tiny_run_writes_every_output(tiny_run):
     assert metrics["device"].split()[0] in ("cpu", "cuda:0", "mps") and metrics["world_size"] == 1
     machine = metrics["machine"]  # figures from different machines must be told apart
     assert machine["cpu"] and machine["physical_cores"] >= 1 and machine["torch_threads"] >= 1
+    assert machine["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # AVX2 and AVX-512 runs differ
     # Fitted on the validation split and synthetic non-digits; the ONNX file carries the same.
     calibration = metrics["calibration"]
     assert {"temperature", "no_digit_logit", "min_confidence"} <= set(calibration)

@@ -112,6 +112,15 @@ def test_plain_benchmark_summarises_the_seeds(fake_runs, tmp_path, capsys):
     assert "machine: Test CPU" in capsys.readouterr().out
 
 
+def test_a_record_names_the_cpus_instruction_set_when_the_run_recorded_it():
+    config = benchmark.variant_config("improved_cnn", "defaults", seed=0)
+    metrics = fake_metrics(config, errors=30, val_accuracy=0.995)
+    metrics["machine"]["cpu_capability"] = "AVX2"
+    assert benchmark.record_of(metrics, "defaults")["machine"] == "Test CPU (AVX2)"
+    metrics["machine"] = {"gpu": "Test GPU", "cpu": "Test CPU", "cpu_capability": "AVX512"}
+    assert benchmark.record_of(metrics, "defaults")["machine"] == "Test GPU"
+
+
 # A stand-in for one training process: it notes when it ran, sleeps, and leaves a run's metrics.json in its folder.
 FAKE_CHILD = """import json, os, sys, time
 folder, metrics, times, exit_status = sys.argv[1:]

@@ -111,13 +111,16 @@ def record_of(metrics: dict, variant: str, base: str = DEFAULTS) -> dict:
     """What the tables need from a run's metrics.json, small enough to commit."""
     kept = metrics["history"][metrics["kept_epoch"] - 1]
     machine = metrics.get("machine") or {}
+    processor = machine.get("cpu", "not recorded")
+    if machine.get("cpu_capability"):  # one CPU name can hide two instruction sets, and two results
+        processor = f"{processor} ({machine['cpu_capability']})"
     return {
         "model": metrics["architecture"], "base": base, "variant": variant, "seed": metrics["config"]["seed"],
         "validation_error": 100 * (1 - kept["val_accuracy"]), "validation_loss": kept["val_loss"],
         "test_error": 100 * (1 - metrics["test"]["accuracy"]), "test_errors": metrics["test"]["errors"],
         "epochs_run": metrics["epochs_run"], "training_s": metrics["timing"]["training_s"],
         "total_s": metrics["timing"]["total_s"],
-        "machine": machine.get("gpu") or machine.get("cpu", "not recorded"), "device": metrics["device"],
+        "machine": machine.get("gpu") or processor, "device": metrics["device"],
         "torch": metrics.get("torch", ""), "config": metrics["config"],
     }
 
