@@ -69,14 +69,16 @@ def read_image(path: str | Path | BinaryIO) -> np.ndarray:
 def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
     """(the image, a file or a binary stream, as float greyscale upright as its EXIF orientation
     says (see `to_gray`), the image's own pixels per pixel of it): at its own resolution, except a
-    large JPEG, decoded smaller (see `_decode_smaller`). ImageError naming what is wrong."""
+    large one, decoded smaller (a JPEG, see `_decode_smaller`) or averaged down as soon as decoded
+    (other formats, see `_averaged_smaller`). ImageError naming what is wrong."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 reduction = _decode_smaller(image)
                 ImageOps.exif_transpose(image, in_place=True)  # no copy where it is upright already
-                return to_gray(image), reduction
+                image, averaged = _averaged_smaller(image)
+                return to_gray(image), reduction * averaged
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
@@ -98,6 +100,27 @@ def _decode_smaller(image: Image.Image) -> int:
     least = DECODED_LEAST / max(width, height)
     image.draft("L" if image.mode == "RGB" else image.mode, (int(width * least), int(height * least)))
     return round(width / image.size[0])
+
+
+# Modes whose pixels can be averaged as they are: not palette indices, dithered bilevel dots or a
+# transparent colour key. 16-bit greyscale is averaged as 32-bit ("I"), which Pillow converts exactly.
+_AVERAGED_MODES = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "I", "F"}
+_AVERAGED_AS_I = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def _averaged_smaller(image: Image.Image) -> tuple[Image.Image, int]:
+    """A large picture in a format without scaled decoding (a scanner's PNG or TIFF page: A4 at 300
+    dpi is 2480x3508) averaged over whole blocks of pixels, its long side kept at DECODED_LEAST or
+    more, before anything makes floats of all its pixels; with the reduction (1: none, the image
+    itself). As `_decode_smaller` does for a JPEG, and for the same reason."""
+    factor = max(image.size) // DECODED_LEAST
+    if factor < 2 or "transparency" in image.info:
+        return image, 1
+    if image.mode in _AVERAGED_AS_I:
+        image = image.convert("I")
+    if image.mode not in _AVERAGED_MODES:
+        return image, 1
+    return image.reduce(factor), factor
 
 
 def working_gray(image: Image.Image) -> np.ndarray:

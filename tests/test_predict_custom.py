@@ -136,10 +136,37 @@ def test_a_phone_sized_jpeg_is_decoded_smaller_and_boxed_in_its_own_pixels(mnist
         left, top, right, bottom = result.digits[0].box
         assert abs(left - (1500 + cols.min())) < 40 and abs(right - (1500 + cols.max())) < 40
         assert abs(top - (1000 + rows.min())) < 40 and abs(bottom - (1000 + rows.max())) < 40
-    # Smaller photos and other formats are decoded whole.
+    # Smaller photos are decoded whole; other formats are decoded whole and averaged down (below).
     photo.resize((2000, 1500)).save(tmp_path / "small.jpg")
-    photo.save(tmp_path / "phone.png")
-    assert open_gray(tmp_path / "small.jpg")[1] == 1 and open_gray(tmp_path / "phone.png")[0].shape == (3024, 4032)
+    assert open_gray(tmp_path / "small.jpg")[1] == 1
+
+
+def test_a_large_scan_is_averaged_down_once_decoded_in_every_mode_that_averages(mnist, tmp_path, model):
+    # An A4 page scanned at 300 dpi (2480x3508) as PNG or TIFF: no scaled decoding, so it is averaged
+    # over 2x2 blocks as soon as it is decoded. Palette indices, bilevel dots and a transparent colour
+    # key are not values to average: those pages are read whole. The digit reads the same in all.
+    digit = mnist.test_images[0].numpy()  # a 7
+    page = paper_with_digit(digit, size=(3508, 2480), at=(1200, 900), scale=25)
+    grey = Image.fromarray((page * 255).astype(np.uint8))
+    keyed = grey.convert("RGB")
+    keyed.info["transparency"] = (1, 2, 3)  # a colour no pixel has
+    pages = {"grey.png": grey, "rgb.tif": grey.convert("RGB"), "rgba.png": grey.convert("RGBA"),
+             "16bit.png": Image.fromarray((page * 65535).astype(np.uint16)), "cmyk.tif": grey.convert("CMYK"),
+             "float.tif": Image.fromarray(page), "palette.png": grey.convert("P"), "bilevel.png": grey.convert("1"),
+             "keyed.png": keyed}
+    whole = {"palette.png", "bilevel.png", "keyed.png"}
+    for name, image in pages.items():
+        image.save(tmp_path / name, **({"transparency": (1, 2, 3)} if name == "keyed.png" else {}))
+        gray, reduction = open_gray(tmp_path / name)
+        assert (gray.shape, reduction) == (((3508, 2480), 1) if name in whole else ((1754, 1240), 2)), name
+        assert gray.min() < 0.3 and gray.max() > 0.85, name  # paper and ink kept, whatever the mode's range
+    results, _ = classify(model, [tmp_path / name for name in pages])
+    assert [result.prediction for result in results] == ["7"] * len(pages)
+    rows, cols = np.nonzero(page < 0.5)
+    for name, result in zip(pages, results):  # boxed in the page's own pixels, averaged down or not
+        left, top, right, bottom = result.digits[0].box
+        assert max(abs(left - cols.min()), abs(right - cols.max()), abs(top - rows.min()),
+                   abs(bottom - rows.max())) < 40, (name, result.digits[0].box)
 
 
 def test_photo_like_digits_are_read_as_mnist_would(mnist, tmp_path, model):
