@@ -1,10 +1,12 @@
 """A user's photo, scan or drawing of a digit turned into what MNIST would have made of it: white
 ink on black, the digit scaled to fit a 20x20 box (aspect kept, anti-aliased) and centred by its
-centre of mass in 28x28. NumPy and Pillow only.
+centre of mass in 28x28. NumPy and Pillow only (with pillow-heif's plugin for an iPhone's HEIC
+photos, imported when one comes).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif",
+                  ".jp2"}
 
 # Refuse decompression bombs: an image over this many pixels is an error, not a warning.
 Image.MAX_IMAGE_PIXELS = 40_000_000
@@ -74,7 +77,7 @@ def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with _open_image(path) as image:
                 reduction = _decode_smaller(image)
                 ImageOps.exif_transpose(image, in_place=True)  # no copy where it is upright already
                 image, averaged = _averaged_smaller(image)
@@ -82,9 +85,33 @@ def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
-        raise ImageError("not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP...)") from None
+        raise ImageError("not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP, AVIF, HEIC...)") from None
     except OSError as error:
         raise ImageError(f"cannot read the image ({error})") from None
+
+
+def _open_image(source: str | Path | BinaryIO) -> Image.Image:
+    """Image.open, and where Pillow knows no format for it, again with pillow-heif's HEIF opener
+    (HEIC: what iPhones save photos as), imported only then: it would add 0.04 s to every start."""
+    try:
+        return Image.open(source)
+    except UnidentifiedImageError:
+        if not _heif_opener():
+            raise
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+        return Image.open(source)
+
+
+@functools.cache
+def _heif_opener() -> bool:
+    """pillow-heif's opener registered with Pillow (once); False where pillow-heif is not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 def _decode_smaller(image: Image.Image) -> int:

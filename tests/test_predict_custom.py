@@ -1,3 +1,4 @@
+import io
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from conftest import REPO_DIR
-from mnist_cnn.inference import classify, load_model
+from mnist_cnn.inference import classify, load_model, read_picture
 from mnist_cnn.preprocess import ImageError, collect_images, ink_map, open_gray, read_image, to_mnist
 from tools.photo_like import write_photos
 
@@ -139,6 +140,25 @@ def test_a_phone_sized_jpeg_is_decoded_smaller_and_boxed_in_its_own_pixels(mnist
     # Smaller photos are decoded whole; other formats are decoded whole and averaged down (below).
     photo.resize((2000, 1500)).save(tmp_path / "small.jpg")
     assert open_gray(tmp_path / "small.jpg")[1] == 1
+
+
+def test_an_iphones_heic_photo_and_avif_and_jpeg_2000_files_are_read(mnist, tmp_path, model):
+    # iPhones save photos as HEIC, which Pillow reads only through pillow-heif's plugin: imported
+    # when a picture needs it, so it is first met here as an upload's bytes (the server's way in).
+    import pillow_heif
+
+    photo = Image.fromarray((paper_with_digit(mnist.test_images[0].numpy()) * 255).astype(np.uint8)).convert("RGB")
+    heic = io.BytesIO()
+    pillow_heif.from_pillow(photo).save(heic, quality=90)  # written without registering the opener
+    heic.seek(0)
+    assert read_picture(model, heic, "upload.heic").prediction == "7"
+    for suffix in ("heic", "avif", "jp2"):
+        photo.save(tmp_path / f"seven.{suffix}", quality=90) if suffix != "jp2" else photo.save(tmp_path / "seven.jp2")
+    (tmp_path / "notes.heic").write_bytes(b"not a picture")
+    results, _ = classify(model, collect_images([str(tmp_path)]))  # each found in the folder
+    assert [(Path(r.file).name, r.prediction) for r in results] == [
+        ("notes.heic", None), ("seven.avif", "7"), ("seven.heic", "7"), ("seven.jp2", "7")]
+    assert "not an image PIL can read" in results[0].error
 
 
 def test_a_large_scan_is_averaged_down_once_decoded_in_every_mode_that_averages(mnist, tmp_path, model):
