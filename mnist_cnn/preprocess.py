@@ -19,8 +19,12 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif",
                   ".jp2"}
 
-# Refuse decompression bombs: an image over this many pixels is an error, not a warning.
-Image.MAX_IMAGE_PIXELS = 40_000_000
+# Refuse decompression bombs by the pixels a picture would be decoded to: a phone's 48- to 200-megapixel
+# JPEG decodes at an eighth to a half of its size (`_decode_smaller`); a PNG or TIFF decodes whole.
+DECODED_MOST = 40_000_000
+# Pillow's own check, on the size the file claims (a warning, made an error): the largest phones'
+# photos are 200 megapixels.
+Image.MAX_IMAGE_PIXELS = 256_000_000
 WORKING_SIZE = 256     # long side, in pixels, that the ink is found at: plenty for one digit
 MIN_INK_CONTRAST = 0.04  # ink must differ from the paper by this much (of the full 0-1 range)
 # A group of ink wider than this times its height may be touching digits (9% of MNIST's test digits
@@ -79,6 +83,9 @@ def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with _open_image(path) as image:
                 reduction = _decode_smaller(image)
+                if image.size[0] * image.size[1] > DECODED_MOST:  # before a pixel is decoded
+                    raise ImageError(f"image too large, refused as a possible decompression bomb "
+                                     f"({image.size[0]}x{image.size[1]} pixels decoded, over {DECODED_MOST:,})")
                 ImageOps.exif_transpose(image, in_place=True)  # no copy where it is upright already
                 image, averaged = _averaged_smaller(image)
                 return to_gray(image), reduction * averaged

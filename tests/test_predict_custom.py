@@ -142,6 +142,29 @@ def test_a_phone_sized_jpeg_is_decoded_smaller_and_boxed_in_its_own_pixels(mnist
     assert open_gray(tmp_path / "small.jpg")[1] == 1
 
 
+def test_a_48_megapixel_phone_photo_is_read_and_bombs_are_refused_before_decoding(mnist, tmp_path, model):
+    # Phones' high-resolution modes write 48- to 200-megapixel JPEGs: decoded at a quarter or an
+    # eighth, they are read. The limit counts the pixels decoded: a PNG of 81 megapixels, decoded
+    # whole, is refused, and so is a JPEG whose header claims 400 megapixels.
+    digit = Image.fromarray(mnist.test_images[0].numpy()).resize((2800, 2800), Image.Resampling.BICUBIC)
+    photo = Image.new("L", (6000, 8000), 225)
+    photo.paste(40, (1600, 2600), mask=digit)
+    photo.save(tmp_path / "phone48.jpg", quality=85)
+    gray, reduction = open_gray(tmp_path / "phone48.jpg")
+    assert gray.shape == (2000, 1500) and reduction == 4
+    assert [r.prediction for r in classify(model, [tmp_path / "phone48.jpg"])[0]] == ["7"]
+    Image.new("L", (9000, 9000), 255).save(tmp_path / "bomb.png")
+    small = io.BytesIO()
+    Image.new("L", (64, 48), 255).save(small, "JPEG")
+    header = small.getvalue()
+    start = header.index(b"\xff\xc0") + 5  # baseline frame: length, precision, then height and width
+    claimed = header[:start] + (20000).to_bytes(2, "big") * 2 + header[start + 4:]
+    (tmp_path / "bomb.jpg").write_bytes(claimed)
+    for name in ("bomb.png", "bomb.jpg"):
+        with pytest.raises(ImageError, match="decompression bomb"):
+            open_gray(tmp_path / name)
+
+
 def test_an_iphones_heic_photo_and_avif_and_jpeg_2000_files_are_read(mnist, tmp_path, model):
     # iPhones save photos as HEIC, which Pillow reads only through pillow-heif's plugin: imported
     # when a picture needs it, so it is first met here as an upload's bytes (the server's way in).
