@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from .inference import OnnxModel, read_picture
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # a phone photo is a few MB; anything larger is refused unread
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024  # room for a phone's high-resolution JPEG; anything larger is refused unread
 
 
 def create_app(model: OnnxModel, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
