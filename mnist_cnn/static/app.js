@@ -8,10 +8,14 @@ const seen = document.getElementById("seen");
 const bars = document.getElementById("bars");
 let drawing = false, last = null, inFlight = false, pending = false, drawn = false;
 
-function clearPad() {
+function blankPad() {
   context.fillStyle = "#fff";
   context.fillRect(0, 0, pad.width, pad.height);
   drawn = false;
+}
+
+function clearPad() {
+  blankPad();
   answer.textContent = "Draw something.";
   answer.className = "answer";
   seen.replaceChildren();
@@ -145,6 +149,10 @@ function upload(file) {
     const scale = Math.min(pad.width / image.width, pad.height / image.height);
     context.drawImage(image, (pad.width - image.width * scale) / 2, (pad.height - image.height * scale) / 2,
                       image.width * scale, image.height * scale);
+    URL.revokeObjectURL(image.src);
+  };
+  image.onerror = () => {  // a format this browser cannot show (HEIC outside Safari): the server still reads it
+    blankPad();  // the answer is the file's, so the drawing before it must not stay
     URL.revokeObjectURL(image.src);
   };
   image.src = URL.createObjectURL(file);
