@@ -70,6 +70,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # The defaults had dropout until the ablation measured it: recipes of that time are ablated with it.
     "no-dropout": ("without dropout", dict(dropout=0.0)),
     "no-outliers": ("without outlier exposure", dict(outliers=0.0)),
+    "outliers-1": ("outlier exposure's loss weighted 1.0 instead of 0.5", dict(outliers=1.0)),
+    "fill": ("with the frame-filling stretch (probability 0.5)", dict(fill=0.5)),
     "no-letters": ("without the pen letters among the synthetic non-digits", dict(outlier_letters=False)),
     "no-polygons": ("without the polygon outlines among the synthetic non-digits", dict(outlier_polygons=False)),
     "strokes-only": ("synthetic non-digits without pen letters or polygons (the earlier bank)",
