@@ -181,9 +181,12 @@ def working_size(gray: np.ndarray) -> np.ndarray:
     return gray
 
 
-# Full scale of Pillow's high-bit-depth greyscale modes. "I" (32-bit) is what 16-bit PNGs and TIFFs
-# often open as; their values still stop at 65535.
-_HIGH_BIT_FULL_SCALE = {"I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535, "I": 65535}
+# Pillow's high-bit-depth greyscale modes. "I" (32-bit) is what 16-bit PNGs and TIFFs often open as.
+# Their full scale is that of the fewest bits holding the values: a 12-bit camera or scanner, or a
+# program storing 8-bit values as 16-bit, writes no more, and at 16 bits' scale its picture is blank.
+_HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_INTEGER_FULL_SCALES = tuple(2.0 ** bits - 1 for bits in (8, 10, 12, 14, 16))
+_FLOAT_FULL_SCALES = (1.0, 255.0, 65535.0)  # floats in [0, 1], or 8- or 16-bit values stored as floats
 
 
 def to_gray(image: Image.Image) -> np.ndarray:
@@ -196,13 +199,11 @@ def to_gray(image: Image.Image) -> np.ndarray:
         # vanish on white paper: then the opacity is the drawing, dark where opaque.
         opacity = _as_float(rgba.getchannel("A"))
         return 1 - opacity if np.ptp(opacity) > 2 * np.ptp(on_white) else on_white
-    if image.mode in _HIGH_BIT_FULL_SCALE or image.mode == "F":
+    if image.mode in _HIGH_BIT_MODES or image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
-        if image.mode == "F":  # no fixed range: floats in [0, 1], or 8- or 16-bit values stored as floats
-            peak = values.max(initial=0)
-            full_scale = next((top for top in (1.0, 255.0, 65535.0) if peak <= top), peak)
-        else:
-            full_scale = max(_HIGH_BIT_FULL_SCALE[image.mode], values.max(initial=0))
+        peak = values.max(initial=0)
+        scales = _FLOAT_FULL_SCALES if image.mode == "F" else _INTEGER_FULL_SCALES
+        full_scale = next((top for top in scales if peak <= top), peak)
         return np.clip(values / full_scale, 0, 1).astype(np.float32)
     if image.mode == "1":  # a bilevel scan's dithering stands for grey: average it back
         return _as_float(image.convert("L").filter(ImageFilter.GaussianBlur(1.5)))

@@ -563,6 +563,17 @@ def test_every_image_mode_reads_at_its_full_scale(mode, mnist, model, tmp_path):
     assert model.probabilities(to_mnist(gray)[None])[0].argmax() == 7
 
 
+@pytest.mark.parametrize("bits", [8, 10, 12])
+def test_a_16_bit_file_holding_fewer_bits_reads_at_their_scale(bits, mnist, model, tmp_path):
+    # A 12-bit camera or scanner, or a program storing 8-bit values as 16-bit: at 16 bits' full scale
+    # the page is at most a sixteenth of it, and the picture was refused as blank.
+    page = sheet(mnist.test_images[0].numpy(), size=(200, 200), scale=5)  # a 7
+    Image.fromarray(np.round(page * (2 ** bits - 1)).astype(np.uint16)).save(tmp_path / "scan.png")
+    gray = read_image(tmp_path / "scan.png")
+    assert 0.7 < np.median(gray) <= 1.0, "the paper must stay light"
+    assert model.probabilities(to_mnist(gray)[None])[0].argmax() == 7
+
+
 def read_right(model, pictures, labels) -> int:
     """How many of the pictures the pipeline (as predict_custom.py --single reads a file) and the
     model read as their label."""
