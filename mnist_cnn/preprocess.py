@@ -139,7 +139,9 @@ def _decode_smaller(image: Image.Image) -> int:
 # Modes whose pixels can be averaged as they are: not palette indices, dithered bilevel dots or a
 # transparent colour key. 16-bit greyscale is averaged as 32-bit ("I"), which Pillow converts exactly.
 _AVERAGED_MODES = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "I", "F"}
-_AVERAGED_AS_I = {"I;16", "I;16L", "I;16B", "I;16N"}
+# Pillow's high-bit-depth greyscale modes. "I" (32-bit) is what 16-bit PNGs and TIFFs often open as.
+_HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+_AVERAGED_AS_I = _HIGH_BIT_MODES - {"I"}
 
 
 def _averaged_smaller(image: Image.Image) -> tuple[Image.Image, int]:
@@ -181,10 +183,8 @@ def working_size(gray: np.ndarray) -> np.ndarray:
     return gray
 
 
-# Pillow's high-bit-depth greyscale modes. "I" (32-bit) is what 16-bit PNGs and TIFFs often open as.
-# Their full scale is that of the fewest bits holding the values: a 12-bit camera or scanner, or a
-# program storing 8-bit values as 16-bit, writes no more, and at 16 bits' scale its picture is blank.
-_HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+# High-bit-depth greyscale is read at the scale of the fewest bits holding its values: a 12-bit camera or a
+# program storing 8-bit values as 16-bit writes no more, and at 16 bits' scale its picture is blank.
 _INTEGER_FULL_SCALES = tuple(2.0 ** bits - 1 for bits in (8, 10, 12, 14, 16))
 _FLOAT_FULL_SCALES = (1.0, 255.0, 65535.0)  # floats in [0, 1], or 8- or 16-bit values stored as floats
 
