@@ -869,3 +869,21 @@ def test_a_thick_markers_blob_in_a_photo_stays_ink(model, mnist):
         probabilities = model.probabilities(found[0].image[None])[0]
         right += probabilities.argmax() == 6 and probabilities.max() >= model.min_confidence
     assert right >= 13
+
+
+def test_a_small_digit_joined_to_a_darker_edge_by_specks_is_found_on_a_second_look(mnist):
+    # A large photo shrunk to the working size, a small digit near an edge where the paper is a
+    # little darker (uneven light): specks of paper there joined the digit to the edge, and it was
+    # dropped with them. A second look with the ink held to a higher standard finds it. Measured:
+    # found in 8 of these 10 (5 without the second look, as for a picture not shrunk).
+    found = {False: 0, True: 0}
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        ink = rng.normal(0, 0.02, (256, 256)).astype(np.float32)
+        ink[:, -16:] += 0.024 * np.linspace(0, 1, 16) ** 2
+        digit = np.asarray(Image.fromarray(mnist.test_images[seed].numpy()).resize((30, 30), Image.Resampling.BICUBIC))
+        ink[110:140, 220:250] += 0.7 * digit.astype(np.float32) / 255
+        ink = _smooth(ink)
+        for shrunk in found:
+            found[shrunk] += bool(find_digit(ink, noise_level(ink), shrunk=shrunk)[0][110:140, 220:250].any())
+    assert found[True] >= 8 and found[True] > found[False]
