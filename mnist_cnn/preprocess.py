@@ -485,7 +485,8 @@ def find_digit(ink: np.ndarray, noise: float | None = None, smallest: float = 1.
     pencil line) kept together; the mask is empty when nothing could be a digit. Faint strokes are
     kept by hysteresis: a component counts when it is above 2.5 noise levels everywhere and above 5
     somewhere. `smallest` scales the least share of the picture a digit's ink may cover; `shrunk`:
-    the picture was shrunk to the working size from twice its size or more (see ruling_level);
+    the picture was shrunk to the working size from twice its size or more (see ruling_level), and
+    where nothing is found on it, it is looked at again with the ink held to a higher standard;
     `score`: a model's reading (see read_digits), which decides doubtful lines (see _without_lines)."""
     noise = noise_level(ink) if noise is None else noise
     found, cleaned = _find_digit(ink, noise, smallest, shrunk, score)
