@@ -57,6 +57,7 @@ CLOSER_BELOW = 0.25
 CLOSER_MARGIN = 1.0
 CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
+FINER_LOOK = 2  # where nothing is found on a picture shrunk 4x or more, it is looked at again 2x finer
 # A photo whose polarity evidence is weaker than this either way, or whose detail at a middle scale
 # says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
 WEAK_POLARITY = 0.3
@@ -1256,13 +1257,28 @@ def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dic
     if shrunk:
         # Smaller ink than a digit must cover at the working size may still be one, written small.
         candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
-        closer = _closer_look(full, gray.shape, candidate, single, score, sure, dark_ink if chosen else None)
+        working = gray.shape
+        if not candidate.any() and scale >= FINER_LOOK * CLOSER_GAIN:
+            working, candidate = _finer_candidate(full, working, dark_ink)
+        closer = _closer_look(full, working, candidate, single, score, sure, dark_ink if chosen else None)
         if closer is not None:
             found, crop = closer
             if shown is not None:
                 shown["closer"] = tuple(edge / scale for edge in crop)
             return found
     return _in_full(_read_kept(ink, keep, noise, single, score, sure), scale)
+
+
+def _finer_candidate(full: np.ndarray, working: tuple[int, int], dark_ink: bool) -> tuple[tuple[int, int], np.ndarray]:
+    """(shape, mask): where a small digit may lie, looked for in the full picture shrunk to
+    FINER_LOOK times the working size `working`. Shrunk to the working size from a large photo, a
+    thin faint stroke is averaged with the paper around it until it no longer stands out."""
+    size = (round(working[1] * FINER_LOOK), round(working[0] * FINER_LOOK))
+    finer = np.asarray(Image.fromarray(full, "F").resize(size, Image.Resampling.BOX))
+    ink, noise = _ink(finer, None, dark_ink)
+    # A stroke a pixel or two wide is no wider in pixels there: the share of the picture it covers
+    # shrinks by FINER_LOOK, not by its square.
+    return finer.shape, find_digit(ink, noise, CLOSER_SMALLEST / FINER_LOOK, shrunk=True)[0]
 
 
 def _closer_look(full: np.ndarray, working: tuple[int, int], candidate: np.ndarray, single: bool,
