@@ -58,6 +58,9 @@ CLOSER_MARGIN = 1.0
 CLOSER_GAIN = 2.0
 CLOSER_SMALLEST = 0.5
 FINER_LOOK = 2  # where nothing is found on a picture shrunk 4x or more, it is looked at again 2x finer
+# The last look for a small digit takes this share of the picture's strongest ink for the paper's
+# noise: ink over 0.25 of it (and somewhere over 0.5) is kept, a shadow's edge beside a pen's stroke is not.
+STRONGEST_INK = 0.1
 # A photo whose polarity evidence is weaker than this either way, or whose detail at a middle scale
 # says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
 WEAK_POLARITY = 0.3
@@ -1255,11 +1258,7 @@ def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dic
     raw, noise = _ink(gray, shown, dark_ink)
     ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
-        # Smaller ink than a digit must cover at the working size may still be one, written small.
-        candidate = keep if keep.any() else find_digit(raw, noise, CLOSER_SMALLEST, shrunk)[0]
-        working = gray.shape
-        if not candidate.any() and scale >= FINER_LOOK * CLOSER_GAIN:
-            working, candidate = _finer_candidate(full, working, dark_ink)
+        working, candidate = _small_digit_candidate(full, gray.shape, raw, noise, keep, dark_ink)
         closer = _closer_look(full, working, candidate, single, score, sure, dark_ink if chosen else None)
         if closer is not None:
             found, crop = closer
@@ -1267,6 +1266,31 @@ def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dic
                 shown["closer"] = tuple(edge / scale for edge in crop)
             return found
     return _in_full(_read_kept(ink, keep, noise, single, score, sure), scale)
+
+
+def _small_digit_candidate(full: np.ndarray, working: tuple[int, int], ink: np.ndarray, noise: float,
+                           keep: np.ndarray, dark_ink: bool) -> tuple[tuple[int, int], np.ndarray]:
+    """(shape, mask): where a digit written small on a large picture may lie, for a closer look,
+    on the picture at the working size (`working`, its `ink` and `noise`) or finer. The digit
+    found (`keep`); else ink covering CLOSER_SMALLEST of the least share a digit must cover; else
+    the same looked for FINER_LOOK times finer, on a picture shrunk that much more; else the
+    picture's strongest ink alone (see STRONGEST_INK)."""
+    if keep.any():
+        return working, keep
+    # Smaller ink than a digit must cover at the working size may still be one, written small.
+    candidate = find_digit(ink, noise, CLOSER_SMALLEST, shrunk=True)[0]
+    if candidate.any():
+        return working, candidate
+    if full.shape[0] / working[0] >= FINER_LOOK * CLOSER_GAIN:
+        finer, candidate = _finer_candidate(full, working, dark_ink)
+        if candidate.any():
+            return finer, candidate
+    # A shadow cast across the page up to the digit carries it to the picture's edge, where it is
+    # dropped with the shadow; ink far darker than the shadow stands apart from it.
+    level = STRONGEST_INK * _percentile(ink, 99.9)
+    if level <= STRICTER_NOISE * noise:
+        return working, np.zeros(ink.shape, bool)
+    return working, _find_digit(ink, level, CLOSER_SMALLEST, True, None)[0]
 
 
 def _finer_candidate(full: np.ndarray, working: tuple[int, int], dark_ink: bool) -> tuple[tuple[int, int], np.ndarray]:

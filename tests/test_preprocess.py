@@ -11,10 +11,11 @@ from PIL import Image, ImageDraw, ImageFilter
 from conftest import REPO_DIR
 from mnist_cnn import preprocess
 from mnist_cnn.inference import load_model, top_log_probability
-from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _median, _percentile, _plain_paper, _smooth,
-                                  _square_filter, _without_separate_underline, find_digit, ink_map, label_components,
-                                  noise_level, polarity_evidence, polarity_in_doubt, read_image, read_picture_digits,
-                                  ruling_level, to_gray, to_mnist, without_underline, working_gray)
+from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _median, _percentile, _plain_paper,
+                                  _small_digit_candidate, _smooth, _square_filter, _without_separate_underline,
+                                  find_digit, ink_map, label_components, noise_level, polarity_evidence,
+                                  polarity_in_doubt, read_image, read_picture_digits, ruling_level, to_gray, to_mnist,
+                                  without_underline, working_gray)
 from tools.evaluate import load_set, tight_crop
 from tools.photo_like import (PAGE_SPREAD, SHEET_SPREAD, continental_strokes, on_a_line, render_canvas, render_hard_photo,
                               render_non_digit, render_note, render_photo, render_underlined)
@@ -920,3 +921,23 @@ def test_a_thin_faint_digit_small_on_a_large_page_is_found_a_finer_look(model, m
     with_finer_look = right_on_pages()
     monkeypatch.setattr(preprocess, "FINER_LOOK", 1000)  # only pictures shrunk 2000x would get it
     assert with_finer_look >= 9 and with_finer_look >= right_on_pages() + 3
+
+
+def test_a_small_digit_joined_to_a_shadow_reaching_the_edge_is_found_by_its_strongest_ink(mnist):
+    # A shadow cast across a page from its lower edge up to a small bold digit: the two are one
+    # component, which reaches the picture's edge and is dropped as a shadow. The digit is the
+    # picture's strongest ink, far darker than the shadow, and a last look at that alone finds it.
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[0:256, 0:240]
+    ink = rng.normal(0, 0.002, (256, 240)).astype(np.float32)
+    ink += 0.03 * np.clip((1 - ((columns - 120) / 70) ** 2 - ((rows - 256) / 45) ** 2) / 0.3, 0, 1)
+    zero = Image.fromarray(mnist.test_images[3].numpy()).resize((24, 24), Image.Resampling.BICUBIC)
+    ink[196:220, 108:132] += 0.5 * np.asarray(zero, np.float32) / 255
+    ink = _smooth(ink)
+    noise = noise_level(ink)
+    assert not find_digit(ink, noise, shrunk=True)[0].any()
+    nothing = np.zeros(ink.shape, bool)
+    working, candidate = _small_digit_candidate(np.ones((768, 720), np.float32), ink.shape, ink, noise, nothing, True)
+    found_rows, found_columns = np.nonzero(candidate)
+    assert working == ink.shape and candidate[196:220, 108:132].any()
+    assert found_rows.min() >= 192 and found_rows.max() <= 223 and found_columns.min() >= 104 and found_columns.max() <= 135
