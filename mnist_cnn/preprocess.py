@@ -182,8 +182,7 @@ def working_size(gray: np.ndarray) -> np.ndarray:
     # pixels they fill a digit's loops.
     if scale < 1 or scale > 2:
         size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
-        resample = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-        gray = np.asarray(Image.fromarray(gray, "F").resize(size, resample))
+        gray = _resize(gray, size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
     return gray
 
 
@@ -349,8 +348,8 @@ def _skewness(values: np.ndarray) -> float:
     return float(np.mean(values ** 3)) / spread ** 1.5 if spread > 1e-6 else 0.0
 
 
-def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.asarray(Image.fromarray(image.astype(np.float32), "F").resize(size, Image.Resampling.BILINEAR))
+def _resize(image: np.ndarray, size: tuple[int, int], resample=Image.Resampling.BILINEAR) -> np.ndarray:
+    return np.asarray(Image.fromarray(image.astype(np.float32, copy=False), "F").resize(size, resample))
 
 
 def _paper_level(ink: np.ndarray) -> np.ndarray:
@@ -1290,7 +1289,7 @@ def _small_digit_candidate(full: np.ndarray, working: tuple[int, int], ink: np.n
     level = STRONGEST_INK * _percentile(ink, 99.9)
     if level <= STRICTER_NOISE * noise:
         return working, np.zeros(ink.shape, bool)
-    return working, _find_digit(ink, level, CLOSER_SMALLEST, True, None)[0]
+    return working, _find_digit(ink, level, CLOSER_SMALLEST, shrunk=True, score=None)[0]
 
 
 def _finer_candidate(full: np.ndarray, working: tuple[int, int], dark_ink: bool) -> tuple[tuple[int, int], np.ndarray]:
@@ -1298,7 +1297,7 @@ def _finer_candidate(full: np.ndarray, working: tuple[int, int], dark_ink: bool)
     FINER_LOOK times the working size `working`. Shrunk to the working size from a large photo, a
     thin faint stroke is averaged with the paper around it until it no longer stands out."""
     size = (round(working[1] * FINER_LOOK), round(working[0] * FINER_LOOK))
-    finer = np.asarray(Image.fromarray(full, "F").resize(size, Image.Resampling.BOX))
+    finer = _resize(full, size, Image.Resampling.BOX)
     ink, noise = _ink(finer, None, dark_ink)
     # A stroke a pixel or two wide is no wider in pixels there: the share of the picture it covers
     # shrinks by FINER_LOOK, not by its square.
