@@ -283,13 +283,40 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     uneven light spread the paper over many levels, and a desk along the sides is not the sheet."""
     quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
     counts = np.bincount(quantised.ravel(), minlength=256)
-    paper = int(np.argmax(counts))
     border = np.concatenate(_sides(quantised))
     # Along most of the border too: a flat desk around a flat sheet is no paper with a digit on it.
-    if counts[paper] < share * gray.size or np.mean(border == paper) < 0.5:
+    paper = int(np.argmax(counts))
+    if counts[paper] >= share * gray.size and np.mean(border == paper) >= 0.5:
+        return _ink_side(counts, paper)
+    # A thick digit cropped tight, or drawn with a solid brush to fill its canvas, covers more of
+    # the picture than the paper and much of the border. Its canvas is then two flat levels: the
+    # border's commonest, and its solid ink as far beyond it as the picture goes, reaching two sides
+    # or more (an upright 1's edges may not reach its sides). A photo has no flat level of ink
+    # (grain), even where its desk or its paper is flat (clipped, or averaged); a flat sheet on a
+    # flat desk all round it reaches no side.
+    paper = int(np.argmax(np.bincount(border, minlength=256)))
+    if counts[paper] < TWO_LEVEL_PAPER * gray.size or np.mean(border == paper) < 0.25:
         return None
+    plain = _ink_side(counts, paper)
+    if plain is None:
+        return None
+    present = np.flatnonzero(counts)
+    ink = present[0] if plain[1] else present[-1]
+    if (abs(ink - paper) >= 128 and counts[ink] >= TWO_LEVEL_INK * gray.size
+            and sum((side != paper).any() for side in _sides(quantised)) >= 2):
+        return plain
+    return None
+
+
+TWO_LEVEL_PAPER = 0.05  # a two-level canvas's paper covers at least this share of it, and a quarter of its border
+TWO_LEVEL_INK = 0.005  # and its ink's own flat level at least this share, half the range or more from the paper
+
+
+def _ink_side(counts: np.ndarray, paper: int) -> tuple[float, bool] | None:
+    """(the paper's level, whether the ink is darker) where next to nothing lies beyond the paper's
+    level on one side (`counts`: pixels per level of 256), None where the picture spreads both ways."""
     for dark_ink, beyond in ((True, counts[paper + 3:]), (False, counts[:max(paper - 2, 0)])):
-        if beyond.sum() <= 0.02 * gray.size:
+        if beyond.sum() <= 0.02 * counts.sum():
             return paper / 255, dark_ink
     return None
 
