@@ -461,11 +461,13 @@ def test_a_zero_or_a_seven_cropped_tight_is_no_desk(model, mnist):
     # A 0 cropped tight touches all four sides where its ring curves, around the middle third of
     # the picture and not through it, and a 7's stroke may miss it too: taken for a desk's edge
     # running along the sides, they were refused. The test set's first 120 0s and 7s cut to their
-    # ink: 105 read right and 11 refused (90 and 26 before).
+    # ink: 105 read right and 11 refused (90 and 26 before); 109 once a canvas of two flat levels
+    # was plain; 117 since a ring covering half of one side (a 0's flattest curve) may still span
+    # the picture, where a desk reaching all four sides covers most of two.
     labels = mnist.test_labels.numpy()
     chosen = np.flatnonzero(np.isin(labels, (0, 7)))[:120]
     pictures = map(tight_crop, mnist.test_images.numpy()[chosen])
-    assert read_right(model, pictures, labels[chosen]) >= 100
+    assert read_right(model, pictures, labels[chosen]) >= 114
 
 
 def test_the_paper_of_a_plain_canvas_is_its_one_level():
