@@ -172,11 +172,15 @@ def working_gray(image: Image.Image) -> np.ndarray:
 def working_size(gray: np.ndarray) -> np.ndarray:
     """A greyscale picture shrunk to at most WORKING_SIZE on its long side (or half of it on its
     short side, whichever is larger); one under half that size is enlarged to it."""
-    if min(gray.shape) < 8:
+    # A 1 cut at its ink from a small drawing may be a few pixels wide: only the long side must
+    # hold a digit.
+    if max(gray.shape) < 8:
         raise ImageError(f"image of {gray.shape[1]}x{gray.shape[0]} pixels is too small to hold a digit")
     # A wide picture (a number) keeps its short side at half the working size at least, so that
     # each of its digits keeps enough pixels; one of a digit (aspect within 2) is unchanged by it.
     scale = max(WORKING_SIZE / max(gray.shape), WORKING_SIZE / 2 / min(gray.shape))
+    if min(gray.shape) < 8:  # that 1: its long side no longer than twice the working size
+        scale = min(scale, 2 * WORKING_SIZE / max(gray.shape))
     # Shrunk first: everything below is per-pixel work. A small picture (an MNIST-style 28x28, an
     # icon-sized drawing) is enlarged: the filters below are sized for the working size, and at 28
     # pixels they fill a digit's loops.
