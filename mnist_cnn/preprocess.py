@@ -64,6 +64,14 @@ STRONGEST_INK = 0.1
 # A photo whose polarity evidence is weaker than this either way, or whose detail at a middle scale
 # says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
 WEAK_POLARITY = 0.3
+PAPER_OPENING = 0.2  # the paper's level is what is broader than a fifth of the picture
+# A digit filling its frame (cropped tight in a photo) has strokes as broad as that: the opening
+# must be half the picture wide to leave them out of the paper.
+FRAME_FILLING_OPENING = 0.5
+FRAME_FILLING_SPAN = 0.9  # such a digit's box spans this share of the picture's width and height
+# and covers about as much of it as its paper: the picture's detail is not skewed far either way
+# (polarity_evidence under this); a dark desk along a sheet's side is a far tail (2 and more).
+FRAME_FILLING_EVIDENCE = 1.0
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -223,10 +231,11 @@ def _as_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255
 
 
-def ink_map(gray: np.ndarray, dark_ink: bool | None = None) -> np.ndarray:
+def ink_map(gray: np.ndarray, dark_ink: bool | None = None, opening: float = PAPER_OPENING) -> np.ndarray:
     """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
     evenly lit or not: everything that stands out of the paper locally, the digit and whatever
-    else is in view. `dark_ink` gives the polarity; by default `polarity_evidence` decides it."""
+    else is in view. `dark_ink` gives the polarity; by default `polarity_evidence` decides it.
+    `opening`: see _paper_level."""
     # A plain canvas tells its paper and polarity outright, even where the ink covers as much of it
     # as the paper does (a digit cropped tight), which would turn the estimates below.
     plain = _plain_paper(gray)
@@ -236,7 +245,7 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None) -> np.ndarray:
     if dark_ink is None:
         dark_ink = _dark_ink(gray, polarity_evidence(gray))
     ink = 1 - gray if dark_ink else gray.copy()
-    ink -= _paper_level(ink)
+    ink -= _paper_level(ink, opening)
     return ink - _median(ink)  # the paper at zero
 
 
@@ -383,14 +392,14 @@ def _resize(image: np.ndarray, size: tuple[int, int], resample=Image.Resampling.
     return np.asarray(Image.fromarray(image.astype(np.float32, copy=False), "F").resize(size, resample))
 
 
-def _paper_level(ink: np.ndarray) -> np.ndarray:
-    """The paper's level everywhere: a grey opening (minimum, then maximum, over squares a fifth of
-    the picture wide) removes every stroke narrower than that and keeps what is broad, uneven light,
-    a shadow's edge, a desk. Computed at half resolution: it is smooth, and the filters cost the
-    square of their size."""
+def _paper_level(ink: np.ndarray, opening: float = PAPER_OPENING) -> np.ndarray:
+    """The paper's level everywhere: a grey opening (minimum, then maximum, over squares `opening`
+    times the picture's short side wide) removes every stroke narrower than that and keeps what is
+    broad, uneven light, a shadow's edge, a desk. Computed at half resolution: it is smooth, and the
+    filters cost the square of their size."""
     h, w = ink.shape
     small = _resize(ink, (max(1, w // 2), max(1, h // 2)))
-    size = int(min(h, w) / 10) // 2 * 2 + 1
+    size = int(opening * min(h, w) / 2) // 2 * 2 + 1
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
     opened = _square_filter(_square_filter(padded, size, np.minimum), size, np.maximum)[size:-size, size:-size]
@@ -1156,9 +1165,10 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
     return _read_kept(cleaned, keep, noise, single, score, sure)
 
 
-def _ink(gray: np.ndarray, shown: dict | None, dark_ink: bool | None = None) -> tuple[np.ndarray, float]:
+def _ink(gray: np.ndarray, shown: dict | None, dark_ink: bool | None = None,
+         opening: float = PAPER_OPENING) -> tuple[np.ndarray, float]:
     """(ink, noise): the picture's ink, smoothed, and the paper's noise; `shown` gets all the ink."""
-    ink = _smooth(ink_map(gray, dark_ink))
+    ink = _smooth(ink_map(gray, dark_ink, opening))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
@@ -1249,25 +1259,71 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
     strokes keep their width and contrast. Where the picture leaves in doubt which way its ink
     lies (see polarity_in_doubt), the model (`score`) reads it both ways and the clearer reading
-    wins. `shown` (see read_digits) also receives the working picture ("gray") and, after a closer
-    look, the crop's box in it ("closer")."""
+    wins. Where the model is unsure of what it read, or nothing was found, the picture may hold a
+    digit filling its frame: see _frame_filling_digit. `shown` (see read_digits) also receives the
+    working picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
     gray = working_size(full)
     if shown is not None:
         shown["gray"] = gray
+    if score is None:
+        return _read_either_way(full, gray, shown, single, score, sure)
+    try:
+        found = _read_either_way(full, gray, shown, single, score, sure)
+    except ImageError as refusal:
+        filling = _frame_filling_digit(full, gray, shown, single, score, sure)
+        if filling is None:
+            raise refusal
+        return filling
+    if score(np.stack([digit.image for digit in found])).min() >= np.log(max(sure, 1e-300)):
+        return found
+    return _frame_filling_digit(full, gray, shown, single, score, sure) or found
+
+
+def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, shown: dict | None, single: bool,
+                         score: Callable[[np.ndarray], np.ndarray], sure: float) -> list[FoundDigit] | None:
+    """A digit cropped tight in a photo, read where the usual reading was unsure or refused: its
+    strokes are as broad as the paper's level is measured over, and what was taken for paper cut
+    holes in them. Read again with the paper measured over squares half the picture wide, it is
+    kept where it is one sure digit spanning the picture (a blank sheet's desk and shadows would
+    read as paper's breadth no longer tells them apart). None otherwise."""
+    if abs(polarity_evidence(gray)) >= FRAME_FILLING_EVIDENCE:
+        return None
+    seen = {} if shown is not None else None
+    try:
+        found = _read_either_way(full, gray, seen, single, score, sure, FRAME_FILLING_OPENING)
+    except ImageError:
+        return None
+    if len(found) != 1 or score(found[0].image[None])[0] < np.log(max(sure, 1e-300)):
+        return None
+    left, top, right, bottom = found[0].box
+    height, width = full.shape
+    if right - left < FRAME_FILLING_SPAN * width or bottom - top < FRAME_FILLING_SPAN * height:
+        return None
+    if shown is not None:
+        shown.update(seen)
+    return found
+
+
+def _read_either_way(full: np.ndarray, gray: np.ndarray, shown: dict | None, single: bool,
+                     score: Callable[[np.ndarray], np.ndarray] | None, sure: float,
+                     opening: float = PAPER_OPENING) -> list[FoundDigit]:
+    """read_picture_digits with the paper's level measured over squares `opening` times the short
+    side wide, the polarity from the picture or, where that is in doubt, from the model."""
     evidence = polarity_evidence(gray)
     if score is None or evidence == 0 or not polarity_in_doubt(gray, evidence):
-        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False)
+        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False,
+                             opening=opening)
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:
     # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
     least = np.log(max(sure, 1e-300))  # a sure digit's log-probability
-    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure)
+    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure, opening=opening)
     read = score(np.stack([digit.image for digit in found]))
     if read.min() >= least:
         return found
     seen = {} if shown is not None else None
     try:
-        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure)
+        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure, opening=opening)
     except ImageError:
         return found
     read_other = score(np.stack([digit.image for digit in other]))
@@ -1279,14 +1335,14 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
 
 
 def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dict | None, single: bool,
-                  score: Callable[[np.ndarray], np.ndarray] | None, sure: float, chosen: bool = True
-                  ) -> list[FoundDigit]:
+                  score: Callable[[np.ndarray], np.ndarray] | None, sure: float, chosen: bool = True,
+                  opening: float = PAPER_OPENING) -> list[FoundDigit]:
     """read_picture_digits with the ink's polarity given, `gray` the picture at the working size.
     Up close, a crop is read the same way round where the polarity was `chosen` by the model, and
     tells its own otherwise (mostly paper and digit, it tells it better than the whole picture)."""
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
-    raw, noise = _ink(gray, shown, dark_ink)
+    raw, noise = _ink(gray, shown, dark_ink, opening)
     ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
         working, candidate = _small_digit_candidate(full, gray.shape, raw, noise, keep, dark_ink)
