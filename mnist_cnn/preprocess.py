@@ -292,8 +292,10 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     """(the paper's level, whether the ink is darker) on a plain canvas: a drawing, a scan whitened
     by its app, a digit cropped tight whose ink may cover more of the picture than the paper does.
     The paper is then one grey level, the commonest, covering at least `share` of the picture and
-    most of its border, with next to nothing beyond it on one side. None otherwise: a photo's grain and
-    uneven light spread the paper over many levels, and a desk along the sides is not the sheet."""
+    most of its border, with next to nothing beyond it on one side; or, where solid ink covers more
+    of the picture than that, the border's commonest level beside a flat level of ink. None
+    otherwise: a photo's grain and uneven light spread the paper over many levels, and a desk along
+    the sides is not the sheet."""
     quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
     counts = np.bincount(quantised.ravel(), minlength=256)
     border = np.concatenate(_sides(quantised))
@@ -303,21 +305,20 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
         return _ink_side(counts, paper)
     # A thick digit cropped tight, or drawn with a solid brush to fill its canvas, covers more of
     # the picture than the paper and much of the border. Its canvas is then two flat levels: the
-    # border's commonest, and its solid ink as far beyond it as the picture goes, reaching two sides
-    # or more (an upright 1's edges may not reach its sides). A photo has no flat level of ink
-    # (grain), even where its desk or its paper is flat (clipped, or averaged); a flat sheet on a
-    # flat desk all round it reaches no side.
+    # border's commonest, light, and its solid dark ink, the commonest level beyond it and as far
+    # as the picture goes, reaching two sides or more (an upright 1's edges may not reach its
+    # sides). A photo's ink is no flat level (grain); shrunk many times, a page's photo is flat
+    # too, but there the border's level is a dark desk and the sheet lighter, and a flat sheet on
+    # a flat desk all round it reaches no side.
     paper = int(np.argmax(np.bincount(border, minlength=256)))
     if counts[paper] < TWO_LEVEL_PAPER * gray.size or np.mean(border == paper) < 0.25:
         return None
-    plain = _ink_side(counts, paper)
-    if plain is None:
+    if _ink_side(counts, paper) != (paper / 255, True):
         return None
-    present = np.flatnonzero(counts)
-    ink = present[0] if plain[1] else present[-1]
-    if (abs(ink - paper) >= 128 and counts[ink] >= TWO_LEVEL_INK * gray.size
+    ink = int(np.flatnonzero(counts)[0])
+    if (paper - ink >= 128 and counts[ink] >= TWO_LEVEL_INK * gray.size and ink == np.argmax(counts[:paper - 2])
             and sum((side != paper).any() for side in _sides(quantised)) >= 2):
-        return plain
+        return paper / 255, True
     return None
 
 
@@ -1269,12 +1270,12 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
         return _read_either_way(full, gray, shown, single, score, sure)
     try:
         found = _read_either_way(full, gray, shown, single, score, sure)
-    except ImageError as refusal:
+    except ImageError:
         filling = _frame_filling_digit(full, gray, shown, single, score, sure)
         if filling is None:
-            raise refusal
+            raise
         return filling
-    if score(np.stack([digit.image for digit in found])).min() >= np.log(max(sure, 1e-300)):
+    if score(np.stack([digit.image for digit in found])).min() >= _sure_log_probability(sure):
         return found
     return _frame_filling_digit(full, gray, shown, single, score, sure) or found
 
@@ -1284,8 +1285,8 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, shown: dict | None,
     """A digit cropped tight in a photo, read where the usual reading was unsure or refused: its
     strokes are as broad as the paper's level is measured over, and what was taken for paper cut
     holes in them. Read again with the paper measured over squares half the picture wide, it is
-    kept where it is one sure digit spanning the picture (a blank sheet's desk and shadows would
-    read as paper's breadth no longer tells them apart). None otherwise."""
+    kept where it is one sure digit spanning the picture: over such squares a blank sheet's desk
+    and shadows stand out as ink too. None otherwise."""
     if abs(polarity_evidence(gray)) >= FRAME_FILLING_EVIDENCE:
         return None
     seen = {} if shown is not None else None
@@ -1293,7 +1294,7 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, shown: dict | None,
         found = _read_either_way(full, gray, seen, single, score, sure, FRAME_FILLING_OPENING)
     except ImageError:
         return None
-    if len(found) != 1 or score(found[0].image[None])[0] < np.log(max(sure, 1e-300)):
+    if len(found) != 1 or score(found[0].image[None])[0] < _sure_log_probability(sure):
         return None
     left, top, right, bottom = found[0].box
     height, width = full.shape
@@ -1316,7 +1317,7 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, shown: dict | None, sin
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:
     # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
-    least = np.log(max(sure, 1e-300))  # a sure digit's log-probability
+    least = _sure_log_probability(sure)
     found = _read_picture(full, gray, evidence < 0, shown, single, score, sure, opening=opening)
     read = score(np.stack([digit.image for digit in found]))
     if read.min() >= least:
@@ -1332,6 +1333,11 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, shown: dict | None, sin
     if shown is not None:
         shown.update(seen)
     return other
+
+
+def _sure_log_probability(sure: float) -> float:
+    """The least log-probability of a sure answer, the model's threshold being `sure`."""
+    return float(np.log(max(sure, 1e-300)))
 
 
 def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dict | None, single: bool,
