@@ -1054,16 +1054,20 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     in_middle = np.bincount(labels[middle], minlength=count + 1)[1:] > 0
     # So does one reaching all four sides, each only where its strokes end or curve: a 0 cropped
     # tight, whose ring passes around the middle, not through it. A desk reaching all four sides
-    # covers most of two of them or more (a 0's flattest curve may cover half of one); the lines of
-    # a form's boxes cross the sides at two places or more, a 0 meets them once (or one twice).
+    # covers most of two of them or more, or nearly all of one (a 0's flattest curve may cover half
+    # of one); the lines of a form's boxes cross the sides at two places or more, a 0 meets them
+    # once (or one twice).
     sides_mostly_covered = np.zeros(count, int)
+    a_side_covered = np.zeros(count, bool)
     broken_sides = np.zeros(count, int)
     for side in _sides(labels):
-        sides_mostly_covered += np.bincount(side, minlength=count + 1)[1:] > 0.5 * len(side)
+        covered = np.bincount(side, minlength=count + 1)[1:] / len(side)
+        sides_mostly_covered += covered > 0.5
+        a_side_covered |= covered > 0.8
         broken_sides += _stretches_along(side, count) > 1
     near_side = 0.05 * max(h, w)
     spans = ((top <= near_side) & (left <= near_side) & (bottom >= h - 1 - near_side) & (right >= w - 1 - near_side)
-             & touches_border & (sides_mostly_covered <= 1) & (broken_sides <= 1))
+             & touches_border & (sides_mostly_covered <= 1) & ~a_side_covered & (broken_sides <= 1))
     many_lines = vertical_line & (np.sum(usable & vertical_line) > 2)
     tight = usable & ~strip_of_desk & (~runs_along | in_middle | spans) & ~many_lines
     heaviest = np.where(candidates & ~flat, mass, 0).max(initial=0)

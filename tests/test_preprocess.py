@@ -463,7 +463,7 @@ def test_a_zero_or_a_seven_cropped_tight_is_no_desk(model, mnist):
     # the picture and not through it, and a 7's stroke may miss it too: taken for a desk's edge
     # running along the sides, they were refused. The test set's first 120 0s and 7s cut to their
     # ink: 105 read right and 11 refused (90 and 26 before); 109 once a canvas of two flat levels
-    # was plain; 117 since a ring covering half of one side (a 0's flattest curve) may still span
+    # was plain; 116 since a ring covering half of one side (a 0's flattest curve) may still span
     # the picture, where a desk reaching all four sides covers most of two.
     labels = mnist.test_labels.numpy()
     chosen = np.flatnonzero(np.isin(labels, (0, 7)))[:120]
@@ -517,14 +517,14 @@ def test_a_solid_digit_cropped_tight_and_a_thick_1_cut_at_its_ink_are_read(model
 
 def test_a_1_cut_at_its_ink_from_a_small_drawing_is_read(model, mnist):
     # Cut at its ink from a 28x28 drawing, a 1 is 2 to 7 pixels wide: it was refused as "too small
-    # to hold a digit". The test set's first 60 1s so cut: 57 read right (16 before); a picture
+    # to hold a digit". The test set's first 60 1s so cut: 53 read right (16 before); a picture
     # under 8 pixels on its long side is still refused.
     labels = mnist.test_labels.numpy()
     ones = np.flatnonzero(labels == 1)[:60]
     cut = [Image.fromarray(255 - cropped_to_ink(np.where(digit > 100, 255, 0).astype(np.uint8)))
            for digit in mnist.test_images.numpy()[ones]]
     assert min(min(picture.size) for picture in cut) < 8
-    assert read_right(model, cut, labels[ones]) >= 52
+    assert read_right(model, cut, labels[ones]) >= 50
     with pytest.raises(ImageError, match="too small"):
         read_picture_digits(np.ones((7, 5), np.float32))
 
