@@ -1270,32 +1270,33 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     gray = working_size(full)
     if shown is not None:
         shown["gray"] = gray
+    evidence = polarity_evidence(gray)
     if score is None:
-        return _read_either_way(full, gray, shown, single, score, sure)
+        return _read_either_way(full, gray, evidence, shown, single, score, sure)
     try:
-        found = _read_either_way(full, gray, shown, single, score, sure)
+        found = _read_either_way(full, gray, evidence, shown, single, score, sure)
     except ImageError:
-        filling = _frame_filling_digit(full, gray, shown, single, score, sure)
+        filling = _frame_filling_digit(full, gray, evidence, shown, single, score, sure)
         if filling is None:
             raise
         return filling
     if score(np.stack([digit.image for digit in found])).min() >= _sure_log_probability(sure):
         return found
-    return _frame_filling_digit(full, gray, shown, single, score, sure) or found
+    return _frame_filling_digit(full, gray, evidence, shown, single, score, sure) or found
 
 
-def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, shown: dict | None, single: bool,
+def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, shown: dict | None, single: bool,
                          score: Callable[[np.ndarray], np.ndarray], sure: float) -> list[FoundDigit] | None:
     """A digit cropped tight in a photo, read where the usual reading was unsure or refused: its
     strokes are as broad as the paper's level is measured over, and what was taken for paper cut
     holes in them. Read again with the paper measured over squares half the picture wide, it is
     kept where it is one sure digit spanning the picture: over such squares a blank sheet's desk
-    and shadows stand out as ink too. None otherwise."""
-    if abs(polarity_evidence(gray)) >= FRAME_FILLING_EVIDENCE:
+    and shadows stand out as ink too. `evidence`: the picture's polarity_evidence. None otherwise."""
+    if abs(evidence) >= FRAME_FILLING_EVIDENCE:
         return None
     seen = {} if shown is not None else None
     try:
-        found = _read_either_way(full, gray, seen, single, score, sure, FRAME_FILLING_OPENING)
+        found = _read_either_way(full, gray, evidence, seen, single, score, sure, FRAME_FILLING_OPENING)
     except ImageError:
         return None
     if len(found) != 1 or score(found[0].image[None])[0] < _sure_log_probability(sure):
@@ -1309,12 +1310,12 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, shown: dict | None,
     return found
 
 
-def _read_either_way(full: np.ndarray, gray: np.ndarray, shown: dict | None, single: bool,
+def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown: dict | None, single: bool,
                      score: Callable[[np.ndarray], np.ndarray] | None, sure: float,
                      opening: float = PAPER_OPENING) -> list[FoundDigit]:
     """read_picture_digits with the paper's level measured over squares `opening` times the short
-    side wide, the polarity from the picture or, where that is in doubt, from the model."""
-    evidence = polarity_evidence(gray)
+    side wide, the polarity from the picture's `evidence` (see polarity_evidence) or, where that is
+    in doubt, from the model."""
     if score is None or evidence == 0 or not polarity_in_doubt(gray, evidence):
         return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False,
                              opening=opening)

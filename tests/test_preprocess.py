@@ -1,7 +1,6 @@
 """The failure classes seen on users' images, one by one: a sheet on a desk, ruled and squared
 paper, faint pencil, high-bit-depth and unusual image modes, and pictures with no digit at all."""
 
-import io
 import itertools
 from functools import partial
 
@@ -13,13 +12,13 @@ from conftest import REPO_DIR
 from mnist_cnn import preprocess
 from mnist_cnn.inference import load_model, top_log_probability
 from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _median, _percentile, _plain_paper,
-                                  _small_digit_candidate, _smooth, _square_filter, _without_separate_underline, cropped_to_ink,
-                                  find_digit, ink_map, label_components, noise_level, polarity_evidence,
+                                  _small_digit_candidate, _smooth, _square_filter, _without_separate_underline,
+                                  cropped_to_ink, find_digit, ink_map, label_components, noise_level, polarity_evidence,
                                   polarity_in_doubt, read_image, read_picture_digits, ruling_level, to_gray, to_mnist,
                                   without_underline, working_gray)
 from tools.evaluate import load_set, tight_crop
-from tools.photo_like import (PAGE_SPREAD, SHEET_SPREAD, continental_strokes, on_a_line, render_canvas, render_hard_photo,
-                              render_non_digit, render_note, render_photo, render_underlined)
+from tools.photo_like import (PAGE_SPREAD, SHEET_SPREAD, _jpeg, continental_strokes, on_a_line, render_canvas,
+                              render_hard_photo, render_non_digit, render_note, render_photo, render_underlined)
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
 INDICES = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
@@ -499,6 +498,13 @@ def test_a_canvas_of_two_flat_levels_is_plain_though_its_ink_covers_most_of_it()
     assert _plain_paper(photo) is None
 
 
+def solid_cut(digit: np.ndarray, scale: int = 1) -> Image.Image:
+    """A white-on-black uint8 digit drawn with a solid dark brush on white, cut at its ink,
+    enlarged `scale` times pixel for pixel."""
+    ink = cropped_to_ink(np.where(digit > 100, 255, 0).astype(np.uint8))
+    return Image.fromarray(255 - ink).resize((ink.shape[1] * scale, ink.shape[0] * scale), Image.Resampling.NEAREST)
+
+
 def test_a_solid_digit_cropped_tight_and_a_thick_1_cut_at_its_ink_are_read(model, mnist):
     # A digit drawn with a solid brush and cut at its ink, and a thick 1 cropped tight, cover more
     # of the picture than its paper does: neither the paper's share nor the polarity's evidence
@@ -506,11 +512,7 @@ def test_a_solid_digit_cropped_tight_and_a_thick_1_cut_at_its_ink_are_read(model
     # set's first 100 digits so drawn (4x): 95 read right (85 before); its first 60 1s cropped
     # tight (tools/evaluate.py's "tight"): 58 (41 before).
     digits, labels = mnist.test_images.numpy(), mnist.test_labels.numpy()
-
-    def solid(digit):
-        ink = cropped_to_ink(np.where(digit > 100, 255, 0).astype(np.uint8))
-        return Image.fromarray(255 - ink).resize((ink.shape[1] * 4, ink.shape[0] * 4), Image.Resampling.NEAREST)
-    assert read_right(model, map(solid, digits[:100]), labels[:100]) >= 91
+    assert read_right(model, (solid_cut(digit, 4) for digit in digits[:100]), labels[:100]) >= 91
     ones = np.flatnonzero(labels == 1)[:60]
     assert read_right(model, map(tight_crop, digits[ones]), labels[ones]) >= 56
 
@@ -521,8 +523,7 @@ def test_a_1_cut_at_its_ink_from_a_small_drawing_is_read(model, mnist):
     # under 8 pixels on its long side is still refused.
     labels = mnist.test_labels.numpy()
     ones = np.flatnonzero(labels == 1)[:60]
-    cut = [Image.fromarray(255 - cropped_to_ink(np.where(digit > 100, 255, 0).astype(np.uint8)))
-           for digit in mnist.test_images.numpy()[ones]]
+    cut = [solid_cut(digit) for digit in mnist.test_images.numpy()[ones]]
     assert min(min(picture.size) for picture in cut) < 8
     assert read_right(model, cut, labels[ones]) >= 50
     with pytest.raises(ImageError, match="too small"):
@@ -541,9 +542,7 @@ def photographed_tight_crop(digit: np.ndarray, rng: np.random.Generator) -> Imag
     blurred = Image.fromarray(lit).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
     grainy = np.asarray(blurred, np.float32) / 255 + rng.normal(0, rng.uniform(0.01, 0.03), (h, w))
     rgb = np.clip(grainy[..., None] * rng.uniform(0.9, 1.0, 3) * 255, 0, 255).astype(np.uint8)
-    encoded = io.BytesIO()
-    Image.fromarray(rgb).save(encoded, "JPEG", quality=int(rng.integers(60, 92)))
-    return Image.open(encoded)
+    return _jpeg(rgb, int(rng.integers(60, 92)))
 
 
 def test_a_digit_cropped_tight_in_a_photo_is_read(model, mnist):
