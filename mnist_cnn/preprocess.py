@@ -65,13 +65,16 @@ STRONGEST_INK = 0.1
 # says the opposite, is read both ways where the model is unsure (see polarity_in_doubt).
 WEAK_POLARITY = 0.3
 PAPER_OPENING = 0.2  # the paper's level is what is broader than a fifth of the picture
-# A digit filling its frame (cropped tight in a photo) has strokes as broad as that: the opening
-# must be half the picture wide to leave them out of the paper.
-FRAME_FILLING_OPENING = 0.5
-FRAME_FILLING_SPAN = 0.9  # such a digit's box spans this share of the picture's width and height
-# and covers about as much of it as its paper: the picture's detail is not skewed far either way
-# (polarity_evidence under this); a dark desk along a sheet's side is a far tail (2 and more).
-FRAME_FILLING_EVIDENCE = 1.0
+# A digit filling its frame (cropped tight in a photo) has strokes as broad as that. Read again with
+# the paper found as _frame_paper finds it, it is kept where its box spans this share of the picture's
+# width and height, and covers about as much of it as its paper: the picture's detail is not skewed
+# far either way (polarity_evidence under FRAME_FILLING_EVIDENCE); a dark desk along a sheet's side
+# is a far tail (2 and more).
+FRAME_FILLING_SPAN = 0.9
+FRAME_FILLING_EVIDENCE = 1.25
+# Ink covering more than this share of a side of the picture is a desk or a sheet's edge, not a
+# digit's strokes ending there (a 0's flattest curve may cover half of one).
+DESK_SIDE = 0.8
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -231,11 +234,11 @@ def _as_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255
 
 
-def ink_map(gray: np.ndarray, dark_ink: bool | None = None, opening: float = PAPER_OPENING) -> np.ndarray:
+def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool = False) -> np.ndarray:
     """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
     evenly lit or not: everything that stands out of the paper locally, the digit and whatever
     else is in view. `dark_ink` gives the polarity; by default `polarity_evidence` decides it.
-    `opening`: see _paper_level."""
+    With `frame_filling`, the paper is what a digit filling the picture leaves (see _frame_paper)."""
     # A plain canvas tells its paper and polarity outright, even where the ink covers as much of it
     # as the paper does (a digit cropped tight), which would turn the estimates below.
     plain = _plain_paper(gray)
@@ -245,7 +248,9 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None, opening: float = PAP
     if dark_ink is None:
         dark_ink = _dark_ink(gray, polarity_evidence(gray))
     ink = 1 - gray if dark_ink else gray.copy()
-    ink -= _paper_level(ink, opening)
+    if frame_filling:
+        return ink - _frame_paper(ink)
+    ink -= _paper_level(ink)
     return ink - _median(ink)  # the paper at zero
 
 
@@ -393,14 +398,14 @@ def _resize(image: np.ndarray, size: tuple[int, int], resample=Image.Resampling.
     return np.asarray(Image.fromarray(image.astype(np.float32, copy=False), "F").resize(size, resample))
 
 
-def _paper_level(ink: np.ndarray, opening: float = PAPER_OPENING) -> np.ndarray:
-    """The paper's level everywhere: a grey opening (minimum, then maximum, over squares `opening`
-    times the picture's short side wide) removes every stroke narrower than that and keeps what is
+def _paper_level(ink: np.ndarray) -> np.ndarray:
+    """The paper's level everywhere: a grey opening (minimum, then maximum, over squares
+    PAPER_OPENING times the picture's short side wide) removes every stroke narrower than that and keeps what is
     broad, uneven light, a shadow's edge, a desk. Computed at half resolution: it is smooth, and the
     filters cost the square of their size."""
     h, w = ink.shape
     small = _resize(ink, (max(1, w // 2), max(1, h // 2)))
-    size = int(opening * min(h, w) / 2) // 2 * 2 + 1
+    size = int(PAPER_OPENING * min(h, w) / 2) // 2 * 2 + 1
     # Continued past the edges as it runs (odd reflection), so that a gradient of light is not bent there.
     padded = np.pad(small, size, mode="reflect", reflect_type="odd")
     opened = _square_filter(_square_filter(padded, size, np.minimum), size, np.maximum)[size:-size, size:-size]
@@ -425,6 +430,35 @@ CLEAN_NOISE = 0.002  # the paper's noise under which a picture is a drawing, not
 # On a photo, a broad level this far up from the paper to the ink, inside the picture, is ink (a
 # blob of marker): at half way, a shadow's dark patch on a blank sheet read as a 1.
 BLOB_LEVEL = 0.7
+
+
+def _frame_paper(ink: np.ndarray) -> np.ndarray:
+    """The paper's level everywhere where a digit fills the picture (`ink`, the polarity given):
+    its strokes are as broad as any opening that keeps the paper, but the picture holds only the
+    two, ink and paper, so a threshold between the picture's two classes of level parts them
+    (Otsu's), and the paper's pixels give its level as a plane: the light across a small crop."""
+    paper = ink <= _two_classes_threshold(ink)
+    h, w = ink.shape
+    rows, columns = np.nonzero(paper)
+    known = np.stack([np.ones(len(rows)), rows / h, columns / w], axis=1)
+    level = np.linalg.lstsq(known, ink[paper].astype(np.float64), rcond=None)[0]
+    everywhere = level[0] + level[1] * np.arange(h)[:, None] / h + level[2] * np.arange(w) / w
+    return everywhere.astype(np.float32)
+
+
+def _two_classes_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Half way between the means of the two classes Otsu's method parts the values into (the
+    split with the largest between-class variance): where two levels lie far apart, any split
+    between them has that variance, and the first would leave the darker class's grain over it."""
+    counts, edges = np.histogram(values, bins=bins)
+    levels = (edges[:-1] + edges[1:]) / 2
+    under = np.cumsum(counts)
+    over = under[-1] - under
+    sum_under = np.cumsum(counts * levels)
+    mean_under = sum_under / np.maximum(under, 1)
+    mean_over = (sum_under[-1] - sum_under) / np.maximum(over, 1)
+    split = np.argmax(under * over * (mean_under - mean_over) ** 2)
+    return float(mean_under[split] + mean_over[split]) / 2
 
 
 def _square_filter(image: np.ndarray, size: int, pairwise) -> np.ndarray:
@@ -1063,7 +1097,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     for side in _sides(labels):
         covered = np.bincount(side, minlength=count + 1)[1:] / len(side)
         sides_mostly_covered += covered > 0.5
-        a_side_covered |= covered > 0.8
+        a_side_covered |= covered > DESK_SIDE
         broken_sides += _stretches_along(side, count) > 1
     near_side = 0.05 * max(h, w)
     spans = ((top <= near_side) & (left <= near_side) & (bottom >= h - 1 - near_side) & (right >= w - 1 - near_side)
@@ -1171,9 +1205,9 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
 
 
 def _ink(gray: np.ndarray, shown: dict | None, dark_ink: bool | None = None,
-         opening: float = PAPER_OPENING) -> tuple[np.ndarray, float]:
+         frame_filling: bool = False) -> tuple[np.ndarray, float]:
     """(ink, noise): the picture's ink, smoothed, and the paper's noise; `shown` gets all the ink."""
-    ink = _smooth(ink_map(gray, dark_ink, opening))
+    ink = _smooth(ink_map(gray, dark_ink, frame_filling))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
@@ -1264,8 +1298,8 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
     strokes keep their width and contrast. Where the picture leaves in doubt which way its ink
     lies (see polarity_in_doubt), the model (`score`) reads it both ways and the clearer reading
-    wins. Where the model is unsure of what it read, or nothing was found, the picture may hold a
-    digit filling its frame: see _frame_filling_digit. `shown` (see read_digits) also receives the
+    wins. The picture may also hold a digit filling its frame, of which the usual reading found
+    only part, or nothing: see _frame_filling_digit. `shown` (see read_digits) also receives the
     working picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
     gray = working_size(full)
     if shown is not None:
@@ -1273,30 +1307,45 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     evidence = polarity_evidence(gray)
     if score is None:
         return _read_either_way(full, gray, evidence, shown, single, score, sure)
+    seen = {}
     try:
-        found = _read_either_way(full, gray, evidence, shown, single, score, sure)
+        found = _read_either_way(full, gray, evidence, seen, single, score, sure)
     except ImageError:
+        if shown is not None:
+            shown.update(seen)
         filling = _frame_filling_digit(full, gray, evidence, shown, single, score, sure)
         if filling is None:
             raise
         return filling
-    if score(np.stack([digit.image for digit in found])).min() >= _sure_log_probability(sure):
+    if shown is not None:
+        shown.update(seen)
+    if score(np.stack([digit.image for digit in found])).min() < _sure_log_probability(sure):
+        return _frame_filling_digit(full, gray, evidence, shown, single, score, sure) or found
+    if "closer" in seen:  # a small digit on a large picture, read up close, fills no frame
         return found
-    return _frame_filling_digit(full, gray, evidence, shown, single, score, sure) or found
+    return _frame_filling_digit(full, gray, evidence, shown, single, score, sure, beside=seen["kept"]) or found
 
 
 def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, shown: dict | None, single: bool,
-                         score: Callable[[np.ndarray], np.ndarray], sure: float) -> list[FoundDigit] | None:
-    """A digit cropped tight in a photo, read where the usual reading was unsure or refused: its
-    strokes are as broad as the paper's level is measured over, and what was taken for paper cut
-    holes in them. Read again with the paper measured over squares half the picture wide, it is
-    kept where it is one sure digit spanning the picture: over such squares a blank sheet's desk
-    and shadows stand out as ink too. `evidence`: the picture's polarity_evidence. None otherwise."""
-    if abs(evidence) >= FRAME_FILLING_EVIDENCE:
+                         score: Callable[[np.ndarray], np.ndarray], sure: float, beside: np.ndarray | None = None
+                         ) -> list[FoundDigit] | None:
+    """A digit cropped tight in a photo: its strokes are as broad as the paper's level is measured
+    over, and what was taken for paper cut holes in them or left only one of them (a 7's stem, a
+    0's side, read as a 1). Read again with the paper as a digit filling the picture leaves it
+    (see _frame_paper), it is kept where it is one sure digit spanning the picture, running along
+    no side as a desk does. Where the usual reading was sure, what it kept (`beside`, the mask of its
+    digit's pixels) must be less ink than this reading keeps: it took some of the digit for paper.
+    `evidence`: the picture's polarity_evidence; a plain canvas (0) tells its paper outright and
+    is read the same either way. None otherwise."""
+    if evidence == 0 or abs(evidence) >= FRAME_FILLING_EVIDENCE:
         return None
-    seen = {} if shown is not None else None
+    dark_ink, ink = _frame_ink(gray)
+    # A desk or a sheet's edge in view runs along a whole side (a 7's bar may too: it is left out).
+    if max(side.mean() for side in _sides(ink)) > DESK_SIDE:
+        return None
+    seen = {}
     try:
-        found = _read_either_way(full, gray, evidence, seen, single, score, sure, FRAME_FILLING_OPENING)
+        found = _read_picture(full, gray, dark_ink, seen, single, score, sure, frame_filling=True)
     except ImageError:
         return None
     if len(found) != 1 or score(found[0].image[None])[0] < _sure_log_probability(sure):
@@ -1305,31 +1354,40 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, sh
     height, width = full.shape
     if right - left < FRAME_FILLING_SPAN * width or bottom - top < FRAME_FILLING_SPAN * height:
         return None
+    if beside is not None and seen["kept"].sum() <= beside.sum():
+        return None
     if shown is not None:
         shown.update(seen)
     return found
 
 
+def _frame_ink(gray: np.ndarray) -> tuple[bool, np.ndarray]:
+    """(whether the ink is darker than the paper, where the ink is) in a picture that a digit fills:
+    of the picture's two classes of level, the paper is most of its border, which the digit's
+    strokes cross only where they end or curve. (How the detail is skewed says little there: the
+    ink covers about as much of the picture as the paper.)"""
+    dark = gray <= _two_classes_threshold(gray)
+    dark_ink = bool(np.concatenate(_sides(dark)).mean() < 0.5)
+    return dark_ink, dark if dark_ink else ~dark
+
+
 def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown: dict | None, single: bool,
-                     score: Callable[[np.ndarray], np.ndarray] | None, sure: float,
-                     opening: float = PAPER_OPENING) -> list[FoundDigit]:
-    """read_picture_digits with the paper's level measured over squares `opening` times the short
-    side wide, the polarity from the picture's `evidence` (see polarity_evidence) or, where that is
-    in doubt, from the model."""
+                     score: Callable[[np.ndarray], np.ndarray] | None, sure: float) -> list[FoundDigit]:
+    """read_picture_digits with the polarity from the picture's `evidence` (see polarity_evidence)
+    or, where that is in doubt, from the model."""
     if score is None or evidence == 0 or not polarity_in_doubt(gray, evidence):
-        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False,
-                             opening=opening)
+        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False)
     # The evidence's own polarity decides, unless the model is unsure of what it found there and
     # reads the other way round surely and more clearly. A picture refused one way stays refused:
     # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
     least = _sure_log_probability(sure)
-    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure, opening=opening)
+    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure)
     read = score(np.stack([digit.image for digit in found]))
     if read.min() >= least:
         return found
     seen = {} if shown is not None else None
     try:
-        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure, opening=opening)
+        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure)
     except ImageError:
         return found
     read_other = score(np.stack([digit.image for digit in other]))
@@ -1347,13 +1405,14 @@ def _sure_log_probability(sure: float) -> float:
 
 def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dict | None, single: bool,
                   score: Callable[[np.ndarray], np.ndarray] | None, sure: float, chosen: bool = True,
-                  opening: float = PAPER_OPENING) -> list[FoundDigit]:
+                  frame_filling: bool = False) -> list[FoundDigit]:
     """read_picture_digits with the ink's polarity given, `gray` the picture at the working size.
     Up close, a crop is read the same way round where the polarity was `chosen` by the model, and
-    tells its own otherwise (mostly paper and digit, it tells it better than the whole picture)."""
+    tells its own otherwise (mostly paper and digit, it tells it better than the whole picture).
+    `frame_filling`: see ink_map."""
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
-    raw, noise = _ink(gray, shown, dark_ink, opening)
+    raw, noise = _ink(gray, shown, dark_ink, frame_filling)
     ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
         working, candidate = _small_digit_candidate(full, gray.shape, raw, noise, keep, dark_ink)

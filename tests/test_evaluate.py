@@ -5,7 +5,8 @@ from PIL import Image
 
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
-from tools.evaluate import load_set, naive_28x28, score, tight_crop
+from tools.evaluate import load_set, naive_28x28, score
+from tools.photo_like import tight_crop
 from tools.photo_like import LINE_KINDS, on_a_line
 
 

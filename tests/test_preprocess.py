@@ -11,14 +11,16 @@ from PIL import Image, ImageDraw, ImageFilter
 from conftest import REPO_DIR
 from mnist_cnn import preprocess
 from mnist_cnn.inference import load_model, top_log_probability
-from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _median, _percentile, _plain_paper,
+from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _frame_ink, _median, _percentile,
+                                  _plain_paper, _two_classes_threshold,
                                   _small_digit_candidate, _smooth, _square_filter, _without_separate_underline,
                                   cropped_to_ink, find_digit, ink_map, label_components, noise_level, polarity_evidence,
                                   polarity_in_doubt, read_image, read_picture_digits, ruling_level, to_gray, to_mnist,
                                   without_underline, working_gray)
-from tools.evaluate import load_set, tight_crop
-from tools.photo_like import (PAGE_SPREAD, SHEET_SPREAD, _jpeg, continental_strokes, on_a_line, render_canvas,
-                              render_hard_photo, render_non_digit, render_note, render_photo, render_underlined)
+from tools.evaluate import load_set
+from tools.photo_like import (PAGE_SPREAD, SHEET_SPREAD, continental_strokes, on_a_line, render_canvas,
+                              render_hard_photo, render_non_digit, render_note, render_photo, render_tight_photo,
+                              render_underlined, tight_crop)
 
 MODEL = REPO_DIR / "output_improved" / "model.onnx"
 INDICES = range(12)  # the first test digits: 7 2 1 0 4 1 4 9 5 9 0 6
@@ -530,38 +532,50 @@ def test_a_1_cut_at_its_ink_from_a_small_drawing_is_read(model, mnist):
         read_picture_digits(np.ones((7, 5), np.float32))
 
 
-def photographed_tight_crop(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """A digit cut at its ink (tools/evaluate.py's tight crop) as a photo: grey paper and ink,
-    uneven light, blur, grain, a tint, JPEG."""
-    picture = np.asarray(tight_crop(digit), np.float32) / 255  # 1 is paper
-    h, w = picture.shape
-    paper, ink = rng.uniform(0.7, 0.95), rng.uniform(0.1, 0.35)
-    rows, columns = np.mgrid[0:h, 0:w] / max(h, w)
-    light = 1 + rng.uniform(-0.12, 0.12) * (columns - 0.5) + rng.uniform(-0.12, 0.12) * (rows - 0.5)
-    lit = np.clip((ink + (paper - ink) * picture) * light * 255, 0, 255).astype(np.uint8)
-    blurred = Image.fromarray(lit).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
-    grainy = np.asarray(blurred, np.float32) / 255 + rng.normal(0, rng.uniform(0.01, 0.03), (h, w))
-    rgb = np.clip(grainy[..., None] * rng.uniform(0.9, 1.0, 3) * 255, 0, 255).astype(np.uint8)
-    return _jpeg(rgb, int(rng.integers(60, 92)))
-
-
-def test_a_digit_cropped_tight_in_a_photo_is_read(model, mnist):
-    # Its strokes are as broad as the paper's level is measured over (a fifth of the picture), so
-    # what was taken for paper cut holes in them, and a 9 read as a 1. Where the reading is unsure
-    # or refused, it is read again with the paper measured over half the picture. The test set's
-    # first 60 digits so photographed, read as the CLI reads them: 47 right and sure (34 before).
-    rng = np.random.default_rng(5)
+def read_in_photos(model, digits: np.ndarray, labels: np.ndarray, seed: int) -> int:
+    """How many of the digits, cropped tight in a photo (render_tight_photo), the CLI reads right
+    and sure, as one digit."""
+    rng = np.random.default_rng(seed)
     score = partial(top_log_probability, model)
     right = 0
-    for digit, label in zip(mnist.test_images[:60].numpy(), mnist.test_labels[:60].numpy()):
+    for digit, label in zip(digits, labels):
         try:
-            found = read_picture_digits(to_gray(photographed_tight_crop(digit, rng)), score=score,
-                                        sure=model.min_confidence)
+            found = read_picture_digits(to_gray(render_tight_photo(digit, rng)), score=score, sure=model.min_confidence)
         except ImageError:
             continue
         read = model.probabilities(np.stack([digit.image for digit in found]))
         right += len(found) == 1 and read[0].argmax() == label and read[0].max() >= model.min_confidence
-    assert right >= 42
+    return right
+
+
+def test_a_digit_cropped_tight_in_a_photo_is_read(model, mnist):
+    # Its strokes are as broad as the paper's level is measured over (a fifth of the picture), so
+    # what was taken for paper cut holes in them, or left a single stroke (a 7's stem, a 0's side,
+    # read as a sure 1), or the paper beside a 1 was read as light ink. It is read again with the
+    # paper parted from the ink by the picture's two classes of level, the polarity from the
+    # border. The test set's first 60 digits so photographed: 57 right and sure (47 with the paper
+    # measured over half the picture instead, 34 before either); its first 40 1s: 34 (20).
+    digits, labels = mnist.test_images.numpy(), mnist.test_labels.numpy()
+    assert read_in_photos(model, digits[:60], labels[:60], seed=5) >= 54
+    ones = np.flatnonzero(labels == 1)[:40]
+    assert read_in_photos(model, digits[ones], labels[ones], seed=6) >= 31
+
+
+def test_the_paper_around_a_digit_filling_its_picture_is_found_under_the_light():
+    # A thick stroke covering half the picture, on paper lit unevenly: the local opening takes the
+    # stroke for paper, but the picture's two classes part it from the paper, whose level is a plane.
+    rng = np.random.default_rng(0)
+    rows, columns = np.mgrid[0:200, 0:80] / 200
+    paper = 0.8 + 0.1 * (columns - 0.2) - 0.08 * (rows - 0.5)
+    stroke = (np.abs(np.arange(80) - 42) < 22)[None, :].repeat(200, 0)
+    gray = (np.where(stroke, 0.25, paper) + rng.normal(0, 0.01, (200, 80))).astype(np.float32)
+    assert np.array_equal(gray <= _two_classes_threshold(gray), stroke)
+    assert _frame_ink(gray)[0] and not _frame_ink(1 - gray)[0]
+    assert np.array_equal(_frame_ink(gray)[1], stroke) and np.array_equal(_frame_ink(1 - gray)[1], stroke)
+    ink = ink_map(gray, dark_ink=True, frame_filling=True)
+    assert np.abs(ink[~stroke]).max() < 0.05  # the light's slope is gone from the paper
+    assert np.allclose(ink[stroke], paper[stroke] - 0.25, atol=0.05)
+    assert _median(ink_map(gray, dark_ink=True)[stroke]) < 0.3  # the usual opening took much of it for paper
 
 
 @pytest.mark.parametrize("index", [1, 49, 68, 95])

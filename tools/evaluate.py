@@ -4,7 +4,8 @@ same preprocessing and inference as `predict_custom.py`, next to a naive baselin
     python tools/evaluate.py                      # both models, every set -> results/evaluation.md
     python tools/evaluate.py --models improved --count 500
 
-Sets: the MNIST test set drawn as dark ink on white paper; renderings of MNIST test digits
+Sets: the MNIST test set drawn as dark ink on white paper, and cut at its ink (plain, and
+photographed); renderings of MNIST test digits
 (tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
 squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
 drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas), and
@@ -35,18 +36,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo, whe
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.inference import DEFAULT_MODELS, OnnxModel, top_log_probability, load_model  # noqa: E402
 from mnist_cnn.paths import RESULTS_DIR, SHARED_DIGITS_DIR  # noqa: E402
-from mnist_cnn.preprocess import ImageError, cropped_to_ink, read_picture_digits, to_gray  # noqa: E402
+from mnist_cnn.preprocess import ImageError, read_picture_digits, to_gray  # noqa: E402
 from mnist_cnn.storage import atomic_path  # noqa: E402
 from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACINGS, compose_number,  # noqa: E402
                               continental_strokes, on_a_line, render_canvas, render_hard_photo, render_non_digit,
-                              render_note, render_photo, render_underlined)
+                              render_note, render_photo, render_tight_photo, render_underlined, tight_crop)
 
 # The hard photos and pages: load_set's own branch.
-RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note}
-SETS = ("mnist", "mnist28", "tight", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles",
+RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note,
+             "tight_photo": render_tight_photo}
+SETS = ("mnist", "mnist28", "tight", "tight_photo", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles",
         "usps", "semeion", "blank", "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
+             "tight_photo": "MNIST test cropped to its ink in a photo (grey paper, uneven light, blur, JPEG)",
              "photo": "photo-like MNIST digits",
              "hard": "hard photos (desk, ruling, shadow, pencil, pens, 16-bit)",
              "page": "hard photos of a whole page, the digit small on it",
@@ -72,14 +75,6 @@ def digit_on_paper(digit: np.ndarray, scale: int = 4, margin: float = 0.4) -> Im
     pad = round(size * margin)
     page = np.pad(np.clip(ink, 0, 255), pad)
     return Image.fromarray((255 - page).astype(np.uint8))
-
-
-def tight_crop(digit: np.ndarray, scale: int = 8) -> Image.Image:
-    """A white-on-black uint8 digit as dark ink on white, cut at its ink on every side and
-    enlarged `scale` times: a digit cropped tight."""
-    ink = cropped_to_ink(digit)
-    size = (ink.shape[1] * scale, ink.shape[0] * scale)
-    return Image.fromarray(255 - ink).resize(size, Image.Resampling.BICUBIC)
 
 
 def load_set(name: str, count: int | None, seed: int = 0,

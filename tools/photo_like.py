@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from skimage.morphology import skeletonize
 
+from mnist_cnn.preprocess import cropped_to_ink
+
 
 
 def render_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
@@ -46,6 +48,29 @@ def _jpeg(rgb: np.ndarray, quality: int) -> Image.Image:
     Image.fromarray(rgb).save(buffer, "JPEG", quality=quality)
     buffer.seek(0)
     return Image.open(buffer)
+
+
+def tight_crop(digit: np.ndarray, scale: int = 8) -> Image.Image:
+    """A white-on-black uint8 digit as dark ink on white, cut at its ink on every side and
+    enlarged `scale` times: a digit cropped tight."""
+    ink = cropped_to_ink(digit)
+    size = (ink.shape[1] * scale, ink.shape[0] * scale)
+    return Image.fromarray(255 - ink).resize(size, Image.Resampling.BICUBIC)
+
+
+def render_tight_photo(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A digit cut at its ink (tight_crop) as a photo: grey paper and ink, uneven light, blur,
+    grain, a tint, JPEG. What a user's photo cropped to the digit looks like."""
+    picture = np.asarray(tight_crop(digit), np.float32) / 255  # 1 is paper
+    h, w = picture.shape
+    paper, ink = rng.uniform(0.7, 0.95), rng.uniform(0.1, 0.35)
+    rows, columns = np.mgrid[0:h, 0:w] / max(h, w)
+    light = 1 + rng.uniform(-0.12, 0.12) * (columns - 0.5) + rng.uniform(-0.12, 0.12) * (rows - 0.5)
+    lit = np.clip((ink + (paper - ink) * picture) * light * 255, 0, 255).astype(np.uint8)
+    blurred = Image.fromarray(lit).filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
+    grainy = np.asarray(blurred, np.float32) / 255 + rng.normal(0, rng.uniform(0.01, 0.03), (h, w))
+    rgb = np.clip(grainy[..., None] * rng.uniform(0.9, 1.0, 3) * 255, 0, 255).astype(np.uint8)
+    return _jpeg(rgb, int(rng.integers(60, 92)))
 
 
 INKS = ((0.08, 0.08, 0.1), (0.1, 0.15, 0.55))  # black and blue pens, RGB
