@@ -1341,14 +1341,18 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, sh
         return None
     dark_ink, ink = _frame_ink(gray)
     # A desk or a sheet's edge in view runs along a whole side (a 7's bar may too: it is left out).
-    if max(side.mean() for side in _sides(ink)) > DESK_SIDE:
+    # Light "ink" that is less of the border is a sheet on a desk (each such photo of the hard
+    # ones), far more often than chalk cropped tight, which is left to the first reading.
+    if not dark_ink or max(side.mean() for side in _sides(ink)) > DESK_SIDE:
         return None
     seen = {}
-    try:
-        found = _read_picture(full, gray, dark_ink, seen, single, score, sure, frame_filling=True)
+    try:  # as one digit: a wide one is not cut as touching digits might be (the search costs a tenth of a second)
+        found = _read_picture(full, gray, dark_ink, seen, True, score, sure, frame_filling=True)
     except ImageError:
         return None
-    if len(found) != 1 or score(found[0].image[None])[0] < _sure_log_probability(sure):
+    if not single and len(split_digits(seen["kept"])) > 1:  # digits side by side: a number
+        return None
+    if score(found[0].image[None])[0] < _sure_log_probability(sure):
         return None
     left, top, right, bottom = found[0].box
     height, width = full.shape
