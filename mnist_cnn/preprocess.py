@@ -400,9 +400,9 @@ def _resize(image: np.ndarray, size: tuple[int, int], resample=Image.Resampling.
 
 def _paper_level(ink: np.ndarray) -> np.ndarray:
     """The paper's level everywhere: a grey opening (minimum, then maximum, over squares
-    PAPER_OPENING times the picture's short side wide) removes every stroke narrower than that and keeps what is
-    broad, uneven light, a shadow's edge, a desk. Computed at half resolution: it is smooth, and the
-    filters cost the square of their size."""
+    PAPER_OPENING times the picture's short side wide) removes every stroke narrower than that and
+    keeps what is broad, uneven light, a shadow's edge, a desk. Computed at half resolution: it is
+    smooth, and the filters cost the square of their size."""
     h, w = ink.shape
     small = _resize(ink, (max(1, w // 2), max(1, h // 2)))
     size = int(PAPER_OPENING * min(h, w) / 2) // 2 * 2 + 1
@@ -1346,7 +1346,8 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, sh
     if not dark_ink or max(side.mean() for side in _sides(ink)) > DESK_SIDE:
         return None
     seen = {}
-    try:  # as one digit: a wide one is not cut as touching digits might be (the search costs a tenth of a second)
+    # As one digit: a wide one is not searched for touching digits (a tenth of a second).
+    try:
         found = _read_picture(full, gray, dark_ink, seen, True, score, sure, frame_filling=True)
     except ImageError:
         return None

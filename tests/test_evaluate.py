@@ -6,8 +6,7 @@ from PIL import Image
 from conftest import REPO_DIR
 from mnist_cnn.inference import load_model
 from tools.evaluate import load_set, naive_28x28, score
-from tools.photo_like import tight_crop
-from tools.photo_like import LINE_KINDS, on_a_line
+from tools.photo_like import LINE_KINDS, on_a_line, tight_crop
 
 
 def test_mnist_files_are_the_test_digits_pixel_for_pixel(mnist):

@@ -12,8 +12,8 @@ from conftest import REPO_DIR
 from mnist_cnn import preprocess
 from mnist_cnn.inference import load_model, top_log_probability
 from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _frame_ink, _median, _percentile,
-                                  _plain_paper, _two_classes_threshold,
-                                  _small_digit_candidate, _smooth, _square_filter, _without_separate_underline,
+                                  _plain_paper, _small_digit_candidate, _smooth, _square_filter,
+                                  _two_classes_threshold, _without_separate_underline,
                                   cropped_to_ink, find_digit, ink_map, label_components, noise_level, polarity_evidence,
                                   polarity_in_doubt, read_image, read_picture_digits, ruling_level, to_gray, to_mnist,
                                   without_underline, working_gray)

@@ -5,18 +5,16 @@ same preprocessing and inference as `predict_custom.py`, next to a naive baselin
     python tools/evaluate.py --models improved --count 500
 
 Sets: the MNIST test set drawn as dark ink on white paper, and cut at its ink (plain, and
-photographed); renderings of MNIST test digits
-(tools/photo_like.py) as photos, as harder photos (desk and sheet edges, rotation, ruled and
-squared paper, shadows, faint pencil, thin pen and thick marker, 16-bit scans) and as canvas
-drawings (thin, one-pixel and thick strokes, digits far smaller or larger than the canvas), and
-the hard photos' troubles on a whole page photographed, the digit small on it; digits underlined
-by hand, and digits on a note lying on a desk; the
-test set's 1s and 7s photographed with a flag or a bar across as much of Europe writes them; USPS
-and Semeion from ../shared/digits (other writers, other scanners), each drawn as a picture with a
-paper margin around the digit; sheets and pages with nothing written on them, and non-digits,
-where only a refusal is right. The naive baseline
-resizes the whole picture to 28x28 and inverts it (white ink on black, as MNIST): what a script
-without preprocessing does, given the polarity for free.
+photographed); renderings of MNIST test digits (tools/photo_like.py) as photos, as harder photos
+(desk and sheet edges, rotation, ruled and squared paper, shadows, faint pencil, thin pen and thick
+marker, 16-bit scans) and as canvas drawings (thin, one-pixel and thick strokes, digits far smaller
+or larger than the canvas), and the hard photos' troubles on a whole page photographed, the digit
+small on it; digits underlined by hand, and digits on a note lying on a desk; the test set's 1s
+and 7s photographed with a flag or a bar across as much of Europe writes them; USPS and Semeion
+from ../shared/digits (other writers, other scanners), each drawn as a picture with a paper margin
+around the digit; sheets and pages with nothing written on them, and non-digits, where only a
+refusal is right. The naive baseline resizes the whole picture to 28x28 and inverts it (white ink
+on black, as MNIST): what a script without preprocessing does, given the polarity for free.
 """
 
 from __future__ import annotations
@@ -45,8 +43,8 @@ from tools.photo_like import (NON_DIGIT_KINDS, PAGE_SPREAD, SHEET_SPREAD, SPACIN
 # The hard photos and pages: load_set's own branch.
 RENDERERS = {"photo": render_photo, "canvas": render_canvas, "underlined": render_underlined, "note": render_note,
              "tight_photo": render_tight_photo}
-SETS = ("mnist", "mnist28", "tight", "tight_photo", "photo", "hard", "page", "lines", "underlined", "note", "canvas", "styles",
-        "usps", "semeion", "blank", "blank_page", "nondigit", "numbers")
+SETS = ("mnist", "mnist28", "tight", "tight_photo", "photo", "hard", "page", "lines", "underlined", "note", "canvas",
+        "styles", "usps", "semeion", "blank", "blank_page", "nondigit", "numbers")
 SET_NAMES = {"mnist": "MNIST test, drawn on paper", "mnist28": "MNIST test as 28x28 files (white on black)",
              "tight": "MNIST test cropped to its ink, no margin (x8)",
              "tight_photo": "MNIST test cropped to its ink in a photo (grey paper, uneven light, blur, JPEG)",
