@@ -318,12 +318,13 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     paper = int(np.argmax(np.bincount(border, minlength=256)))
     if counts[paper] < TWO_LEVEL_PAPER * gray.size or np.mean(border == paper) < 0.25:
         return None
-    if _ink_side(counts, paper) != (paper / 255, True):
+    plain = _ink_side(counts, paper)
+    if plain is None or not plain[1]:  # light ink so cropped is left to the polarity evidence
         return None
     ink = int(np.flatnonzero(counts)[0])
     if (paper - ink >= 128 and counts[ink] >= TWO_LEVEL_INK * gray.size and ink == np.argmax(counts[:paper - 2])
             and sum((side != paper).any() for side in _sides(quantised)) >= 2):
-        return paper / 255, True
+        return plain
     return None
 
 
