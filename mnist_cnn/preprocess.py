@@ -892,6 +892,25 @@ LINE_ANGLES = ([(angle, 0.0) for angle in range(-6, 7)]
 FAN_MARGIN = 1.25
 
 
+@functools.lru_cache(maxsize=2)
+def _shear(h: int, w: int) -> tuple[np.ndarray, ...]:
+    """For each of LINE_ANGLES, the picture (h x w) sheared so that a line at that slope or on that
+    fan is a row: each sheared pixel's row in the picture, whether it lies inside it, and its flat
+    index there (clipped to the picture), all (angle, row, column); and how many pixels of each
+    sheared row lie inside (angle, row). Each row's own angle is `angle` at the middle, `spread`
+    more or less at the top and bottom. The same for every picture of a size: the last two sizes
+    (a picture's rows, then its columns) are kept, read-only."""
+    angle, spread = np.array(LINE_ANGLES).T[:, :, None]
+    slope = np.tan(np.deg2rad(angle + spread * (np.arange(h) - h / 2) / (h / 2)))
+    rows = np.arange(h)[:, None] + np.round(slope[:, :, None] * np.arange(w)).astype(int)
+    inside = (rows >= 0) & (rows < h)
+    pixels = rows.clip(0, h - 1) * w + np.arange(w)
+    geometry = rows, inside, pixels, inside.sum(2)
+    for array in geometry:
+        array.flags.writeable = False
+    return geometry
+
+
 def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk: bool = False):
     """Three or more thin lines within 6 degrees of the rows, parallel or fanning out (see
     LINE_ANGLES), each running along at least `fraction` of the picture: (line pixels in sheared
@@ -899,7 +918,6 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     whose lines stand out most; None if none does. Each is tried by shearing the picture so that a
     line at that slope, or on that fan, becomes a row."""
     h, w = strength.shape
-    columns = np.broadcast_to(np.arange(w), (h, w))
     # A page photographed whole and shrunk to the working size keeps its ruling as lines a percent
     # or less above the paper, still ink: on a picture shrunk that much, lines that faint are
     # searched too, and taken where they make more lines than those standing a percent out (at its
@@ -907,38 +925,34 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     # Each floor keeps its own best slope.
     floors = (0.01, 0.005) if shrunk else (0.01,)
     best, best_score, lines = [None] * len(floors), [0.0] * len(floors), [0] * len(floors)
-    for angle, spread in LINE_ANGLES:
-        # Each row's own angle: `angle` at the middle, `spread` more or less at the top and bottom.
-        slope = np.tan(np.deg2rad(angle + spread * (np.arange(h) - h / 2) / (h / 2)))
-        rows = np.arange(h)[:, None] + np.round(slope[:, None] * np.arange(w)[None, :]).astype(int)
-        inside = (rows >= 0) & (rows < h)
-        sheared = np.where(inside, strength[rows.clip(0, h - 1), columns], -np.inf)
-        # A row's ink along most of its length (the level that `fraction` of its pixels reach): high
-        # on a line, even one broken into dashes by noise or faint ink, and not raised by a digit's
-        # stroke or a desk, which cover a minority of the row. Read off each row sorted.
-        length = inside.sum(1)
-        position = w - length + np.floor((1 - fraction) * (length - 1)).astype(int)
-        along = np.take_along_axis(np.sort(sheared, axis=1), position[:, None], axis=1)[:, 0]
-        along = np.where(length >= fraction * w, along, 0)
-        # A line stands out of the rows around it, by more than the paper's noise. Ruling is thin and
-        # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
-        # 0 cropped tight), is not ruling.
-        around = _median(sliding_window_view(np.pad(along, 5, mode="edge"), 11), axis=1)
-        # A line on paper at least doubles the ink of the rows around it; inside a thick stroke (a
-        # large digit drawn with a brush) the rows' ink only ripples.
-        standing = along - around
-        standing = np.where(standing >= 0.5 * along, standing, 0)
+    rows, inside, pixels, length = _shear(h, w)
+    sheared = np.where(inside, np.take(strength, pixels), -np.inf)
+    # A row's ink along most of its length (the level that `fraction` of its pixels reach): high
+    # on a line, even one broken into dashes by noise or faint ink, and not raised by a digit's
+    # stroke or a desk, which cover a minority of the row. Read off each row sorted.
+    position = w - length + np.floor((1 - fraction) * (length - 1)).astype(int)
+    along = np.take_along_axis(np.sort(sheared, axis=2), position[:, :, None], axis=2)[:, :, 0]
+    along = np.where(length >= fraction * w, along, 0)
+    # A line stands out of the rows around it, by more than the paper's noise. Ruling is thin and
+    # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
+    # 0 cropped tight), is not ruling.
+    around = _median(sliding_window_view(np.pad(along, ((0, 0), (5, 5)), mode="edge"), 11, axis=1), axis=2)
+    # A line on paper at least doubles the ink of the rows around it; inside a thick stroke (a
+    # large digit drawn with a brush) the rows' ink only ripples.
+    standing = along - around
+    standing = np.where(standing >= 0.5 * along, standing, 0)
+    for a, (_, fan) in enumerate(LINE_ANGLES):
         for k, floor in enumerate(floors):
-            on_line = _thin_bands(standing, max(noise, floor), max(3, round(0.02 * h)))
-            score, count = float(standing[on_line].sum()), len(_bands(on_line)[0])
+            on_line = _thin_bands(standing[a], max(noise, floor), max(3, round(0.02 * h)))
+            score, count = float(standing[a][on_line].sum()), len(_bands(on_line)[0])
             # A fan must stand out clearly more than parallel lines do: fitted to parallel lines a
             # little askew, it takes most of them and leaves one, which reads as a 1.
-            score /= FAN_MARGIN if spread else 1.0
+            score /= FAN_MARGIN if fan else 1.0
             # Ruling is lines on paper: three or more of them must also stand out of the rows just
             # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
-            if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing, sheared) >= 3:
-                line = on_line[:, None] & inside & (sheared >= (around + 0.5 * standing)[:, None])
-                best[k], best_score[k], lines[k] = (line, rows, inside), score, count
+            if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing[a], sheared[a]) >= 3:
+                line = on_line[:, None] & inside[a] & (sheared[a] >= (around[a] + 0.5 * standing[a])[:, None])
+                best[k], best_score[k], lines[k] = (line, rows[a], inside[a]), score, count
     return best[int(np.argmax(lines))]  # the first floor's where as many lines
 
 
