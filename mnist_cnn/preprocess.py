@@ -66,11 +66,13 @@ STRONGEST_INK = 0.1
 WEAK_POLARITY = 0.3
 PAPER_OPENING = 0.2  # the paper's level is what is broader than a fifth of the picture
 # A digit filling its frame (cropped tight in a photo) has strokes as broad as that. Read again with
-# the paper found as _frame_paper finds it, it is kept where its box spans this share of the picture's
-# width and height, and covers about as much of it as its paper: the picture's detail is not skewed
-# far either way (polarity_evidence under FRAME_FILLING_EVIDENCE); a dark desk along a sheet's side
-# is a far tail (2 and more).
+# the paper found as _frame_paper finds it, it is kept where its box spans FRAME_FILLING_SPAN of the
+# picture one way and FRAME_FILLING_ACROSS the other (the blur of a photo cropped at a stroke's
+# outer edge leaves it a little inside: a 1 or an 8 so cut spans 0.8 of the width), and covers about
+# as much of it as its paper: the picture's detail is not skewed far either way (polarity_evidence
+# under FRAME_FILLING_EVIDENCE); a dark desk along a sheet's side is a far tail (2 and more).
 FRAME_FILLING_SPAN = 0.9
+FRAME_FILLING_ACROSS = 0.75
 FRAME_FILLING_EVIDENCE = 1.25
 # Ink covering more than this share of a side of the picture is a desk or a sheet's edge, not a
 # digit's strokes ending there (a 0's flattest curve may cover half of one).
@@ -1372,7 +1374,8 @@ def _frame_filling_digit(full: np.ndarray, gray: np.ndarray, evidence: float, sh
         return None
     left, top, right, bottom = found[0].box
     height, width = full.shape
-    if right - left < FRAME_FILLING_SPAN * width or bottom - top < FRAME_FILLING_SPAN * height:
+    spans = sorted(((right - left) / width, (bottom - top) / height))
+    if spans[1] < FRAME_FILLING_SPAN or spans[0] < FRAME_FILLING_ACROSS:
         return None
     if beside is not None and seen["kept"].sum() <= beside.sum():
         return None

@@ -553,12 +553,13 @@ def test_a_digit_cropped_tight_in_a_photo_is_read(model, mnist):
     # what was taken for paper cut holes in them, or left a single stroke (a 7's stem, a 0's side,
     # read as a sure 1), or the paper beside a 1 was read as light ink. It is read again with the
     # paper parted from the ink by the picture's two classes of level, the polarity from the
-    # border. The test set's first 60 digits so photographed: 57 right and sure (47 with the paper
-    # measured over half the picture instead, 34 before either); its first 40 1s: 34 (20).
+    # border. The test set's first 60 digits so photographed: 58 right and sure (47 with the paper
+    # measured over half the picture instead, 34 before either); its first 40 1s: 40 (20). A 1 so
+    # cut spans about 0.8 of the picture's width once blurred: held to 0.9 of it both ways, 34.
     digits, labels = mnist.test_images.numpy(), mnist.test_labels.numpy()
     assert read_in_photos(model, digits[:60], labels[:60], seed=5) >= 54
     ones = np.flatnonzero(labels == 1)[:40]
-    assert read_in_photos(model, digits[ones], labels[ones], seed=6) >= 31
+    assert read_in_photos(model, digits[ones], labels[ones], seed=6) >= 37
 
 
 def test_the_paper_around_a_digit_filling_its_picture_is_found_under_the_light():
