@@ -334,11 +334,21 @@ TWO_LEVEL_PAPER = 0.05  # a two-level canvas's paper covers at least this share 
 TWO_LEVEL_INK = 0.005  # and its ink's own flat level at least this share, half the range or more from the paper
 
 
+# On the side of a plain canvas's paper that holds no ink, no more than this share of the picture
+# lies a quarter of the range or further from the paper: a thin 1 is no more than a percent or two of it.
+FAR_FROM_PAPER = 0.001
+
+
 def _ink_side(counts: np.ndarray, paper: int) -> tuple[float, bool] | None:
     """(the paper's level, whether the ink is darker) where next to nothing lies beyond the paper's
-    level on one side (`counts`: pixels per level of 256), None where the picture spreads both ways."""
-    for dark_ink, beyond in ((True, counts[paper + 3:]), (False, counts[:max(paper - 2, 0)])):
-        if beyond.sum() <= 0.02 * counts.sum():
+    level on one side (`counts`: pixels per level of 256), and none of that far from it; None where
+    the picture spreads both ways. A thin dark digit on a white canvas, within a grey page (a
+    screenshot of a drawing app), leaves the page's grey commonest and little on its dark side: but
+    that little is black, and the white beyond the grey is no ink."""
+    far = 64
+    for dark_ink, beyond, far_beyond in ((True, counts[paper + 3:], counts[paper + far:]),
+                                         (False, counts[:max(paper - 2, 0)], counts[:max(paper - far + 1, 0)])):
+        if beyond.sum() <= 0.02 * counts.sum() and far_beyond.sum() <= FAR_FROM_PAPER * counts.sum():
             return paper / 255, dark_ink
     return None
 
