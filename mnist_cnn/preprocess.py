@@ -253,6 +253,12 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool 
     if frame_filling:
         return ink - _frame_paper(ink)
     ink -= _paper_level(ink)
+    # A clean picture's paper may be one exact level and yet no plain canvas: a screenshot shows the
+    # app's grey around a white canvas, in bands narrower than the paper's filter, which took them
+    # for ink. Wherever the picture is at that level, it is paper.
+    quantised, _, paper = _flat_paper(gray)
+    if paper is not None:
+        ink[quantised == paper] = 0
     return ink - _median(ink)  # the paper at zero
 
 
@@ -303,13 +309,10 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
     of the picture than that, the border's commonest level beside a flat level of ink. None
     otherwise: a photo's grain and uneven light spread the paper over many levels, and a desk along
     the sides is not the sheet."""
-    quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
-    counts = np.bincount(quantised.ravel(), minlength=256)
-    border = np.concatenate(_sides(quantised))
-    # Along most of the border too: a flat desk around a flat sheet is no paper with a digit on it.
-    paper = int(np.argmax(counts))
-    if counts[paper] >= share * gray.size and np.mean(border == paper) >= 0.5:
+    quantised, counts, paper = _flat_paper(gray, share)
+    if paper is not None:
         return _ink_side(counts, paper)
+    border = np.concatenate(_sides(quantised))
     # A thick digit cropped tight, or drawn with a solid brush to fill its canvas, covers more of
     # the picture than the paper and much of the border. Its canvas is then two flat levels: the
     # border's commonest, light, and its solid dark ink, the commonest level beyond it and as far
@@ -328,6 +331,18 @@ def _plain_paper(gray: np.ndarray, share: float = 0.2) -> tuple[float, bool] | N
             and sum((side != paper).any() for side in _sides(quantised)) >= 2):
         return plain
     return None
+
+
+def _flat_paper(gray: np.ndarray, share: float = 0.2) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """(the picture quantised to 256 levels, its pixels per level, the level of its flat paper): the
+    commonest level where it covers at least `share` of the picture and half of its border (a flat
+    desk around a flat sheet is no paper with a digit on it), else None."""
+    quantised = np.clip(np.round(gray * 255), 0, 255).astype(np.intp)
+    counts = np.bincount(quantised.ravel(), minlength=256)
+    paper = int(np.argmax(counts))
+    if counts[paper] >= share * gray.size and np.mean(np.concatenate(_sides(quantised)) == paper) >= 0.5:
+        return quantised, counts, paper
+    return quantised, counts, None
 
 
 TWO_LEVEL_PAPER = 0.05  # a two-level canvas's paper covers at least this share of it, and a quarter of its border
