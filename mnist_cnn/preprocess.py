@@ -360,7 +360,7 @@ def _ink_side(counts: np.ndarray, paper: int) -> tuple[float, bool] | None:
     the picture spreads both ways. A thin dark digit on a white canvas, within a grey page (a
     screenshot of a drawing app), leaves the page's grey commonest and little on its dark side: but
     that little is black, and the white beyond the grey is no ink."""
-    far = 64
+    far = 64  # levels: a quarter of the range
     for dark_ink, beyond, far_beyond in ((True, counts[paper + 3:], counts[paper + far:]),
                                          (False, counts[:max(paper - 2, 0)], counts[:max(paper - far + 1, 0)])):
         if beyond.sum() <= 0.02 * counts.sum() and far_beyond.sum() <= FAR_FROM_PAPER * counts.sum():
@@ -968,18 +968,20 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     # large digit drawn with a brush) the rows' ink only ripples.
     standing = along - around
     standing = np.where(standing >= 0.5 * along, standing, 0)
-    for a, (_, fan) in enumerate(LINE_ANGLES):
+    for tried, (_, fan) in enumerate(LINE_ANGLES):
         for k, floor in enumerate(floors):
-            on_line = _thin_bands(standing[a], max(noise, floor), max(3, round(0.02 * h)))
-            score, count = float(standing[a][on_line].sum()), len(_bands(on_line)[0])
+            on_line = _thin_bands(standing[tried], max(noise, floor), max(3, round(0.02 * h)))
+            score, count = float(standing[tried][on_line].sum()), len(_bands(on_line)[0])
             # A fan must stand out clearly more than parallel lines do: fitted to parallel lines a
             # little askew, it takes most of them and leaves one, which reads as a 1.
             score /= FAN_MARGIN if fan else 1.0
             # Ruling is lines on paper: three or more of them must also stand out of the rows just
             # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
-            if count >= 3 and score > best_score[k] and _lines_standing_locally(on_line, standing[a], sheared[a]) >= 3:
-                line = on_line[:, None] & inside[a] & (sheared[a] >= (around[a] + 0.5 * standing[a])[:, None])
-                best[k], best_score[k], lines[k] = (line, rows[a], inside[a]), score, count
+            if (count >= 3 and score > best_score[k]
+                    and _lines_standing_locally(on_line, standing[tried], sheared[tried]) >= 3):
+                line = (on_line[:, None] & inside[tried]
+                        & (sheared[tried] >= (around[tried] + 0.5 * standing[tried])[:, None]))
+                best[k], best_score[k], lines[k] = (line, rows[tried], inside[tried]), score, count
     return best[int(np.argmax(lines))]  # the first floor's where as many lines
 
 
