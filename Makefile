@@ -21,8 +21,9 @@ run: $(VENV)/.installed
 	$(PY) improved_cnn.py
 	$(PY) tools/compare_models.py
 
+# One worker per core, each test file kept on one worker: a file's tests share its training run.
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist loadfile tests
 
 benchmark: $(VENV)/.installed
 	$(PY) tools/benchmark.py

@@ -12,7 +12,7 @@ import numpy as np
 from conftest import REPO_DIR
 from mnist_cnn.weights import load_weights
 
-FLAGS = ["--limit", "4000", "--epochs", "4", "--batch-size", "100", "--val-size", "2000", "--device", "cpu",
+FLAGS = ["--limit", "2000", "--epochs", "3", "--batch-size", "100", "--val-size", "2000", "--device", "cpu",
          "--augment", "--erase", "0.3", "--grad-clip", "1.0"]
 
 
