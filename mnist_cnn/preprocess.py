@@ -1113,6 +1113,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     ring = ((t[:, None] < t) & (b[:, None] > b) & (l[:, None] < l) & (r[:, None] > r)
             & (m >= 0.1 * m[:, None])).any(1)
     candidates[among[ring]] = False
+    rings = among[ring]
     # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
     level = mass / np.maximum(area, 1)  # each component's mean ink
     objects = _objects(labels, ink, candidates & ~flat, level, height, width, 0.0015 * smallest * h * w,
@@ -1154,9 +1155,17 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         candidates = tight
     if not (candidates & ~flat).any():
         return np.zeros_like(weak)
-    # Grow a box from the heaviest candidate, taking in the candidates close to it.
-    seed = np.argmax(np.where(candidates & ~flat, mass, -1))
+    # A frame drawn around ink (a canvas's border in a screenshot, a ring around an answer) says
+    # what to read: the digit is inside it, and what lies outside the innermost one around the
+    # digit (the app's buttons and captions, however heavy) is none of it.
+    inside = _surrounded(labels, rings, top, bottom, left, right)
+    framed = candidates & ~flat & inside.any(0)
+    # Grow a box from the heaviest candidate (framed, where any is), taking in the candidates close to it.
+    seed = np.argmax(np.where(framed if framed.any() else candidates & ~flat, mass, -1))
     kept = index == seed + 1
+    if inside[:, seed].any():
+        around = np.flatnonzero(inside[:, seed])
+        candidates &= inside[around[np.argmin((height * width)[rings[around]])]]
     # One pen wrote the digit, and the digits of a number: ink far fainter than the heaviest piece's
     # is something else (the ghost of an erased digit on a whiteboard or in pencil, a stain).
     candidates &= level >= FAINTEST_COMPANION * level[seed]
@@ -1178,6 +1187,25 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
             return _among(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
         kept |= near
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
+
+
+def _surrounded(labels: np.ndarray, rings: np.ndarray, top: np.ndarray, bottom: np.ndarray, left: np.ndarray,
+                right: np.ndarray) -> np.ndarray:
+    """(len(rings), components): which components (boxes `top`...`right`) each of the `rings` lies
+    around: within its box, and its ink above, below, left and right of theirs, in line with
+    them. A box is not enough: a line under a number, joined to some of its digits, boxes the rest."""
+    surrounded = np.zeros((len(rings), len(top)), bool)
+    for k, ring in enumerate(rings):
+        within = (top > top[ring]) & (bottom < bottom[ring]) & (left > left[ring]) & (right < right[ring])
+        if not within.any():
+            continue
+        rows, cols = np.nonzero(labels == ring + 1)
+        for inner in np.flatnonzero(within):
+            above_below = rows[(cols >= left[inner]) & (cols <= right[inner])]
+            beside = cols[(rows >= top[inner]) & (rows <= bottom[inner])]
+            surrounded[k, inner] = ((above_below < top[inner]).any() and (above_below > bottom[inner]).any()
+                                    and (beside < left[inner]).any() and (beside > right[inner]).any())
+    return surrounded
 
 
 def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level: np.ndarray, height: np.ndarray,
