@@ -1112,8 +1112,8 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     t, b, l, r, m = top[among], bottom[among], left[among], right[among], mass[among]
     ring = ((t[:, None] < t) & (b[:, None] > b) & (l[:, None] < l) & (r[:, None] > r)
             & (m >= 0.1 * m[:, None])).any(1)
-    candidates[among[ring]] = False
     rings = among[ring]
+    candidates[rings] = False
     # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
     level = mass / np.maximum(area, 1)  # each component's mean ink
     objects = _objects(labels, ink, candidates & ~flat, level, height, width, 0.0015 * smallest * h * w,
