@@ -236,14 +236,16 @@ def _as_float(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.float32) / 255
 
 
-def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool = False) -> np.ndarray:
+def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool = False,
+            canvas: bool = True) -> np.ndarray:
     """Ink strength with the paper at zero (not yet normalised), whatever the paper, light or dark,
     evenly lit or not: everything that stands out of the paper locally, the digit and whatever
     else is in view. `dark_ink` gives the polarity; by default `polarity_evidence` decides it.
-    With `frame_filling`, the paper is what a digit filling the picture leaves (see _frame_paper)."""
+    With `frame_filling`, the paper is what a digit filling the picture leaves (see _frame_paper);
+    with `canvas` False, the picture is not taken for a plain canvas (see _read_either_way)."""
     # A plain canvas tells its paper and polarity outright, even where the ink covers as much of it
     # as the paper does (a digit cropped tight), which would turn the estimates below.
-    plain = _plain_paper(gray)
+    plain = _plain_paper(gray) if canvas else None
     if plain is not None:
         paper, dark_ink = plain
         return paper - gray if dark_ink else gray - paper
@@ -262,10 +264,11 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool 
     return ink - _median(ink)  # the paper at zero
 
 
-def polarity_evidence(gray: np.ndarray) -> float:
+def polarity_evidence(gray: np.ndarray, canvas: bool = True) -> float:
     """Which way the ink lies in a photo: negative for dark ink, positive for light (chalk), and
-    the further from zero the surer; 0.0 on a plain canvas, whose paper tells (see ink_map)."""
-    if _plain_paper(gray) is not None:
+    the further from zero the surer; 0.0 on a plain canvas, whose paper tells (see ink_map), unless
+    `canvas` is False."""
+    if canvas and _plain_paper(gray) is not None:
         return 0.0
     # From the fine detail alone (the picture less its blur): strokes are the thin extreme there,
     # dark ink skews it down, chalk up. The picture as a whole would not do: a shadow or a desk can
@@ -612,6 +615,11 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
     weak, strong = ink_levels(ink, noise)
     lines = ruling_level(ink, noise, shrunk=shrunk)
     if lines.any():
+        # A dot grid's rows of dots pass for ruled lines, and subtracted as lines they carve a broad
+        # stroke that crosses them into strips: where they are dots, the dots are taken out instead.
+        dots = dot_grid_level(ink, noise, lines > 0)
+        lines = dots if dots.any() else lines
+    if lines.any():
         # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
         # as it is (from twice the line's level up), so that the stroke is not cut there.
         cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
@@ -910,6 +918,49 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.maximum)
+
+
+def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = None) -> np.ndarray:
+    """The ink's level on the dots of a dot grid (a bullet journal's paper), zero elsewhere: specks
+    (at most DOT_SIZE of the picture across) that lie on a regular lattice, most of them their
+    nearest neighbour's usual distance apart, each with two neighbours or more at that distance.
+    With `lines` (the pixels of ruled lines found, see ruling_level), only where such dots make
+    most of the ink on them, bar the largest piece of ink (the digit, or a ruling joined to it):
+    rows of dots pass for ruled lines, and a ruled line's few specks of grain for dots."""
+    weak = ink_levels(ink, noise)[0]
+    labels, count = label_components(weak)
+    none = np.zeros_like(ink)
+    if count < DOT_GRID_LEAST:
+        return none
+    h, w = ink.shape
+    top, bottom, left, right = component_boxes(labels, count)
+    speck = np.maximum(bottom - top, right - left) + 1 <= max(3.0, DOT_SIZE * max(h, w))
+    if not DOT_GRID_LEAST <= speck.sum() <= DOT_GRID_MOST:
+        return none
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs] - 1
+    area = np.bincount(ids, minlength=count)
+    centres = np.stack([np.bincount(ids, ys, count), np.bincount(ids, xs, count)], 1) / np.maximum(area, 1)[:, None]
+    specks = np.flatnonzero(speck)
+    distance = np.hypot(*(centres[specks, None, :] - centres[None, specks, :]).transpose(2, 0, 1))
+    np.fill_diagonal(distance, np.inf)
+    nearest = distance.min(1)
+    step = float(_median(nearest))
+    at_step = np.abs(distance - step) <= 0.2 * step
+    regular = at_step.any(1)
+    if step < 4 or regular.mean() < 0.6:  # grain and noise lie at any distance from each other
+        return none
+    dots = np.zeros(count + 1, bool)
+    dots[specks[regular & (at_step.sum(1) >= 2)] + 1] = True
+    if lines is not None:
+        on_lines = labels[lines & (labels != np.argmax(area) + 1) & (labels > 0)]
+        if not len(on_lines) or dots[on_lines].mean() < 0.5:
+            return none
+    return _square_filter(np.where(dots[labels], ink, 0), 3, np.maximum)
+
+
+DOT_SIZE = 0.03  # a dot grid's dots are at most this share of the picture across (a 1's stroke is as wide)
+DOT_GRID_LEAST, DOT_GRID_MOST = 25, 2000  # specks that can make a dot grid (a grainy photo's many more are grain)
 
 
 # (angle, spread) in degrees: parallel lines up to 6 degrees off level, then lines fanning out as a
@@ -1277,9 +1328,9 @@ def read_digits(gray: np.ndarray, shown: dict | None = None, single: bool = Fals
 
 
 def _ink(gray: np.ndarray, shown: dict | None, dark_ink: bool | None = None,
-         frame_filling: bool = False) -> tuple[np.ndarray, float]:
+         frame_filling: bool = False, canvas: bool = True) -> tuple[np.ndarray, float]:
     """(ink, noise): the picture's ink, smoothed, and the paper's noise; `shown` gets all the ink."""
-    ink = _smooth(ink_map(gray, dark_ink, frame_filling))
+    ink = _smooth(ink_map(gray, dark_ink, frame_filling, canvas))
     noise = noise_level(ink)
     if shown is not None:  # all the ink, ruling included
         shown["ink"] = ink_levels(ink, noise)[0]
@@ -1370,7 +1421,8 @@ def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: boo
     times the working size, it is read from a crop of the picture around it, at the working size: up close, where its
     strokes keep their width and contrast. Where the picture leaves in doubt which way its ink
     lies (see polarity_in_doubt), the model (`score`) reads it both ways and the clearer reading
-    wins. The picture may also hold a digit filling its frame, of which the usual reading found
+    wins; so does a plain canvas read unsure, read again as a photo (see _read_either_way). The
+    picture may also hold a digit filling its frame, of which the usual reading found
     only part, or nothing: see _frame_filling_digit. `shown` (see read_digits) also receives the
     working picture ("gray") and, after a closer look, the crop's box in it ("closer")."""
     gray = working_size(full)
@@ -1450,22 +1502,36 @@ def _frame_ink(gray: np.ndarray) -> tuple[bool, np.ndarray]:
 
 
 def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown: dict | None, single: bool,
-                     score: Callable[[np.ndarray], np.ndarray] | None, sure: float) -> list[FoundDigit]:
+                     score: Callable[[np.ndarray], np.ndarray] | None, sure: float, canvas: bool = True
+                     ) -> list[FoundDigit]:
     """read_picture_digits with the polarity from the picture's `evidence` (see polarity_evidence)
-    or, where that is in doubt, from the model."""
-    if score is None or evidence == 0 or not polarity_in_doubt(gray, evidence):
-        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False)
-    # The evidence's own polarity decides, unless the model is unsure of what it found there and
-    # reads the other way round surely and more clearly. A picture refused one way stays refused:
-    # a blank sheet read the wrong way round is strips of paper between its edges, one a "1".
+    or, where that is in doubt, from the model. A plain canvas (evidence 0) tells its paper and
+    polarity outright, unless the model is unsure of what it found there: its commonest level may
+    be a flat page around the canvas (a drawing app's dark page around its white canvas, a light
+    one around a black canvas) or a flat desk around a clean note, and the canvas or the note was
+    read as ink. Then it is read again as a photo is (`canvas` False: the polarity from its detail,
+    or both ways where that is in doubt), and a sure, clearer reading wins."""
+    plain = canvas and evidence == 0
+    if score is None or not (plain or polarity_in_doubt(gray, evidence)):
+        return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False,
+                             canvas=canvas)
+    if plain:
+        first = functools.partial(_read_picture, full, gray, _dark_ink(gray, evidence), chosen=False)
+        second = functools.partial(_read_either_way, full, gray, polarity_evidence(gray, canvas=False), canvas=False)
+    else:
+        first = functools.partial(_read_picture, full, gray, evidence < 0, canvas=canvas)
+        second = functools.partial(_read_picture, full, gray, evidence > 0, canvas=canvas)
+    # The first reading decides, unless the model is unsure of what it found there and reads the
+    # second surely and more clearly. A picture refused one way stays refused: a blank sheet read
+    # the wrong way round is strips of paper between its edges, one a "1".
     least = _sure_log_probability(sure)
-    found = _read_picture(full, gray, evidence < 0, shown, single, score, sure)
+    found = first(shown=shown, single=single, score=score, sure=sure)
     read = score(np.stack([digit.image for digit in found]))
     if read.min() >= least:
         return found
     seen = {} if shown is not None else None
     try:
-        other = _read_picture(full, gray, evidence > 0, seen, single, score, sure)
+        other = second(shown=seen, single=single, score=score, sure=sure)
     except ImageError:
         return found
     read_other = score(np.stack([digit.image for digit in other]))
@@ -1483,14 +1549,14 @@ def _sure_log_probability(sure: float) -> float:
 
 def _read_picture(full: np.ndarray, gray: np.ndarray, dark_ink: bool, shown: dict | None, single: bool,
                   score: Callable[[np.ndarray], np.ndarray] | None, sure: float, chosen: bool = True,
-                  frame_filling: bool = False) -> list[FoundDigit]:
+                  frame_filling: bool = False, canvas: bool = True) -> list[FoundDigit]:
     """read_picture_digits with the ink's polarity given, `gray` the picture at the working size.
     Up close, a crop is read the same way round where the polarity was `chosen` by the model, and
     tells its own otherwise (mostly paper and digit, it tells it better than the whole picture).
-    `frame_filling`: see ink_map."""
+    `frame_filling`, `canvas`: see ink_map."""
     scale = full.shape[0] / gray.shape[0]
     shrunk = scale >= CLOSER_GAIN
-    raw, noise = _ink(gray, shown, dark_ink, frame_filling)
+    raw, noise = _ink(gray, shown, dark_ink, frame_filling, canvas)
     ink, keep = _look(raw, noise, shown, shrunk, score)
     if shrunk:
         working, candidate = _small_digit_candidate(full, gray.shape, raw, noise, keep, dark_ink)
