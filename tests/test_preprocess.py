@@ -11,12 +11,12 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from conftest import REPO_DIR
 from mnist_cnn import preprocess
 from mnist_cnn.inference import load_model, top_log_probability
-from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _frame_ink, _median, _percentile,
-                                  _plain_paper, _small_digit_candidate, _smooth, _square_filter,
-                                  _two_classes_threshold, _without_separate_underline,
-                                  cropped_to_ink, dot_grid_level, find_digit, ink_map, label_components, noise_level, polarity_evidence,
-                                  polarity_in_doubt, read_image, read_picture_digits, ruling_level, to_gray, to_mnist,
-                                  without_underline, working_gray)
+from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _filled_sheet, _frame_ink, _median,
+                                  _percentile, _plain_paper, _small_digit_candidate, _smooth, _square_filter,
+                                  _two_classes_threshold, _without_separate_underline, cropped_to_ink,
+                                  dot_grid_level, find_digit, ink_map, label_components, noise_level,
+                                  polarity_evidence, polarity_in_doubt, read_image, read_picture_digits,
+                                  ruling_level, to_gray, to_mnist, without_underline, working_gray)
 from tools.evaluate import load_set
 from tools.photo_like import (FONTS, PAGE_SPREAD, SHEET_SPREAD, _jpeg, continental_strokes, on_a_line, render_canvas,
                               render_hard_photo, render_non_digit, render_note, render_photo, render_tight_photo,
@@ -1071,6 +1071,16 @@ def test_a_flat_page_around_a_canvas_or_a_flat_desk_around_a_note_is_no_plain_ca
             probabilities = model.probabilities(found[0].image[None])[0]
             right += probabilities.argmax() == label and probabilities.max() >= model.min_confidence
         assert right >= 19, draw
+
+
+def test_a_filled_sheet_read_as_no_digit_is_told_from_a_digit(mnist):
+    sure = 0.36
+    sheet_kept = np.ones((90, 90), bool)
+    sheet_kept[20:70, 40:46] = False  # a 1 written on it: a hole in the "ink"
+    assert _filled_sheet(sheet_kept, np.log([0.01]), sure)
+    assert not _filled_sheet(sheet_kept, np.log([0.2]), sure)  # read as a digit, if unsure: no sheet
+    for digit in mnist.test_images[:20].numpy():  # a digit's strokes fill far less of its box
+        assert not _filled_sheet(digit > 100, np.log([0.01]), sure)
 
 
 def test_an_underline_drawn_by_hand_is_not_read_as_part_of_the_digit(model, mnist):
