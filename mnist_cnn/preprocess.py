@@ -1559,7 +1559,7 @@ def _filled_sheet(kept: np.ndarray, read: np.ndarray, sure: float) -> bool:
     the model reads it as no digit at all (the top digit under a tenth of the threshold `sure`).
     Chosen on probes of screenshots and notes (0.78 to 0.99 of their box filled, 0.017 at most read
     as a digit); the digits of MNIST, USPS and Semeion on a plain canvas and read unsure fill 0.78 of
-    their box at most, and those over 0.6 are read 0.12 or higher."""
+    their box at most, and those filling 0.7 or more are read 0.12 or higher."""
     rows, columns = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
     if not len(rows):
         return False
