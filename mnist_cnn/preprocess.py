@@ -925,8 +925,10 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
     (at most DOT_SIZE of the picture across) that lie on a regular lattice, most of them their
     nearest neighbour's usual distance apart, each with two neighbours or more at that distance.
     With `lines` (the pixels of ruled lines found, see ruling_level), only where such dots make
-    most of the ink on them, bar the largest piece of ink (the digit, or a ruling joined to it):
-    rows of dots pass for ruled lines, and a ruled line's few specks of grain for dots."""
+    most of the ink on them, bar the largest piece of ink (the digit, or a ruling joined to it), in
+    every quarter of the picture that holds ruling: rows of dots pass for ruled lines, and a ruled
+    line's few specks of grain for dots; and a shadow or the light may leave a page's ruling whole
+    in one part and only its crossings standing out in another."""
     weak = ink_levels(ink, noise)[0]
     labels, count = label_components(weak)
     none = np.zeros_like(ink)
@@ -934,15 +936,20 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
         return none
     h, w = ink.shape
     top, bottom, left, right = component_boxes(labels, count)
-    speck = np.maximum(bottom - top, right - left) + 1 <= max(3.0, DOT_SIZE * max(h, w))
+    speck = np.zeros(count + 1, bool)
+    speck[1:] = np.maximum(bottom - top, right - left) + 1 <= max(3.0, DOT_SIZE * max(h, w))
     if not DOT_GRID_LEAST <= speck.sum() <= DOT_GRID_MOST:
         return none
-    ys, xs = np.nonzero(labels)
-    ids = labels[ys, xs] - 1
-    area = np.bincount(ids, minlength=count)
-    centres = np.stack([np.bincount(ids, ys, count), np.bincount(ids, xs, count)], 1) / np.maximum(area, 1)[:, None]
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    area[0] = 0
+    # The dots are among the specks: where the specks do not make the lines' ink, the dots do not.
+    if lines is not None and not _make_the_lines(speck, labels, lines, area):
+        return none
     specks = np.flatnonzero(speck)
-    distance = np.hypot(*(centres[specks, None, :] - centres[None, specks, :]).transpose(2, 0, 1))
+    ys, xs = np.nonzero(labels)
+    ids = labels[ys, xs]
+    centres = np.stack([np.bincount(ids, ys, count + 1), np.bincount(ids, xs, count + 1)], 1)[specks] / area[specks, None]
+    distance = np.hypot(*(centres[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
     np.fill_diagonal(distance, np.inf)
     nearest = distance.min(1)
     step = float(_median(nearest))
@@ -951,19 +958,24 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
     if step < 4 or regular.mean() < 0.6:  # grain and noise lie at any distance from each other
         return none
     dots = np.zeros(count + 1, bool)
-    dots[specks[regular & (at_step.sum(1) >= 2)] + 1] = True
-    if lines is not None:
-        # In every quarter of the picture that holds ruling (a shadow or the light may leave the
-        # ruling whole in one part of a page and only its crossings standing out in another).
-        on_lines = lines & (labels != np.argmax(area) + 1) & (labels > 0)
-        for rows in (slice(0, h // 2), slice(h // 2, h)):
-            for columns in (slice(0, w // 2), slice(w // 2, w)):
-                quarter = labels[rows, columns][on_lines[rows, columns]]
-                if len(quarter) >= DOT_GRID_LEAST and dots[quarter].mean() < 0.5:
-                    return none
-        if not on_lines.any():
-            return none
+    dots[specks[regular & (at_step.sum(1) >= 2)]] = True
+    if lines is not None and not _make_the_lines(dots, labels, lines, area):
+        return none
     return _square_filter(np.where(dots[labels], ink, 0), 3, np.maximum)
+
+
+def _make_the_lines(chosen: np.ndarray, labels: np.ndarray, lines: np.ndarray, area: np.ndarray) -> bool:
+    """Whether the `chosen` components (a flag per label) make at least half of the ink on the
+    `lines`' pixels, bar the largest component's (`area` per label), in every quarter of the
+    picture that holds DOT_GRID_LEAST such pixels or more, and some ink lies on them."""
+    h, w = labels.shape
+    on_lines = lines & (labels > 0) & (labels != np.argmax(area))
+    for rows in (slice(0, h // 2), slice(h // 2, h)):
+        for columns in (slice(0, w // 2), slice(w // 2, w)):
+            quarter = labels[rows, columns][on_lines[rows, columns]]
+            if len(quarter) >= DOT_GRID_LEAST and chosen[quarter].mean() < 0.5:
+                return False
+    return bool(on_lines.any())
 
 
 DOT_SIZE = 0.03  # a dot grid's dots are at most this share of the picture across (a 1's stroke is as wide)
