@@ -1537,7 +1537,9 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown:
                              canvas=canvas)
     if plain:
         first = functools.partial(_read_picture, full, gray, _dark_ink(gray, evidence), chosen=False)
-        second = functools.partial(_read_either_way, full, gray, polarity_evidence(gray, canvas=False), canvas=False)
+
+        def second(**reading):  # the detail's evidence is looked at only when needed
+            return _read_either_way(full, gray, polarity_evidence(gray, canvas=False), canvas=False, **reading)
     else:
         first = functools.partial(_read_picture, full, gray, evidence < 0, canvas=canvas)
         second = functools.partial(_read_picture, full, gray, evidence > 0, canvas=canvas)
@@ -1546,9 +1548,11 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown:
     # the wrong way round is strips of paper between its edges, one a "1".
     least = _sure_log_probability(sure)
     first_seen = {}
-    found = first(shown=first_seen, single=single, score=score, sure=sure)
-    if shown is not None:
-        shown.update(first_seen)
+    try:
+        found = first(shown=first_seen, single=single, score=score, sure=sure)
+    finally:  # a refused picture's plot shows what was dropped
+        if shown is not None:
+            shown.update(first_seen)
     read = score(np.stack([digit.image for digit in found]))
     if read.min() >= least or (plain and not _filled_sheet(first_seen["kept"], read, sure)):
         return found
