@@ -942,8 +942,9 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
         return none
     area = np.bincount(labels.ravel(), minlength=count + 1)
     area[0] = 0
+    quarters = None if lines is None else _on_lines_by_quarter(labels, lines & (labels != np.argmax(area)))
     # The dots are among the specks: where the specks do not make the lines' ink, the dots do not.
-    if lines is not None and not _make_the_lines(speck, labels, lines, area):
+    if quarters is not None and not _make_the_lines(speck, quarters):
         return none
     specks = np.flatnonzero(speck)
     ys, xs = np.nonzero(labels)
@@ -959,23 +960,25 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
         return none
     dots = np.zeros(count + 1, bool)
     dots[specks[regular & (at_step.sum(1) >= 2)]] = True
-    if lines is not None and not _make_the_lines(dots, labels, lines, area):
+    if quarters is not None and not _make_the_lines(dots, quarters):
         return none
     return _square_filter(np.where(dots[labels], ink, 0), 3, np.maximum)
 
 
-def _make_the_lines(chosen: np.ndarray, labels: np.ndarray, lines: np.ndarray, area: np.ndarray) -> bool:
-    """Whether the `chosen` components (a flag per label) make at least half of the ink on the
-    `lines`' pixels, bar the largest component's (`area` per label), in every quarter of the
-    picture that holds DOT_GRID_LEAST such pixels or more, and some ink lies on them."""
+def _on_lines_by_quarter(labels: np.ndarray, lines: np.ndarray) -> list[np.ndarray]:
+    """The labels of the ink on the `lines`' pixels, in each quarter of the picture."""
     h, w = labels.shape
-    on_lines = lines & (labels > 0) & (labels != np.argmax(area))
-    for rows in (slice(0, h // 2), slice(h // 2, h)):
-        for columns in (slice(0, w // 2), slice(w // 2, w)):
-            quarter = labels[rows, columns][on_lines[rows, columns]]
-            if len(quarter) >= DOT_GRID_LEAST and chosen[quarter].mean() < 0.5:
-                return False
-    return bool(on_lines.any())
+    on_lines = lines & (labels > 0)
+    return [labels[rows, columns][on_lines[rows, columns]]
+            for rows in (slice(0, h // 2), slice(h // 2, h)) for columns in (slice(0, w // 2), slice(w // 2, w))]
+
+
+def _make_the_lines(chosen: np.ndarray, quarters: list[np.ndarray]) -> bool:
+    """Whether the `chosen` components (a flag per label) make at least half of the ink on the
+    lines (its labels in each quarter of the picture, see _on_lines_by_quarter) in every quarter
+    that holds DOT_GRID_LEAST such pixels or more, and some ink lies on them."""
+    return (all(chosen[quarter].mean() >= 0.5 for quarter in quarters if len(quarter) >= DOT_GRID_LEAST)
+            and any(len(quarter) for quarter in quarters))
 
 
 DOT_SIZE = 0.03  # a dot grid's dots are at most this share of the picture across (a 1's stroke is as wide)
@@ -1576,11 +1579,8 @@ def _filled_sheet(kept: np.ndarray, read: np.ndarray, sure: float) -> bool:
     Chosen on probes of screenshots and notes (0.78 to 0.99 of their box filled, 0.017 at most read
     as a digit); the digits of MNIST, USPS and Semeion on a plain canvas and read unsure fill 0.78 of
     their box at most, and those filling 0.7 or more are read 0.12 or higher."""
-    rows, columns = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
-    if not len(rows):
-        return False
-    box = (rows[-1] - rows[0] + 1) * (columns[-1] - columns[0] + 1)
-    return kept.sum() >= SHEET_FILL * box and read.max() < _sure_log_probability(sure / 10)
+    return (kept.any() and kept.sum() >= SHEET_FILL * cropped_to_ink(kept).size
+            and read.max() < _sure_log_probability(sure / 10))
 
 
 SHEET_FILL = 0.75
