@@ -48,6 +48,14 @@ LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit m
 # the outermost places where the digit's strokes meet it (see _underline_past_strokes).
 UNDERLINE_REACH = 0.05
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
+# A frame the digit touches (a form's box it was written into, a canvas's border): four thin straight
+# sides, each within FRAME_EDGE of the digit's extent from its edge and along FRAME_SIDE of it or more,
+# at most FRAME_THICKNESS of it thick (a square 0 drawn with a marker is thicker).
+FRAME_SIDE, FRAME_EDGE, FRAME_THICKNESS = 0.85, 0.15, 0.08
+# The slopes a line is looked for at, within 6 degrees of level (a hand, a tilted photo); a frame's
+# sides, seen two pixels wider each way, at every other one.
+LINE_ANGLES = np.array([0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6])
+LINE_SLOPES, FRAME_SLOPES = np.tan(np.deg2rad(LINE_ANGLES)), np.tan(np.deg2rad(LINE_ANGLES[LINE_ANGLES % 2 == 0]))
 # Digits found smaller than this share of the working picture's short side are read from a crop
 # of the picture around them, widened by CLOSER_MARGIN times their size on each side, where the
 # picture has at least CLOSER_GAIN times the working picture's pixels. On such a picture, ink
@@ -642,7 +650,9 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
-    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays."""
+    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. A frame the digit
+    touches goes first (see without_frame)."""
+    mask = without_frame(mask, strength, score, noise)
     mask = _without_separate_underline(mask, strength, score, noise)
     line = _line_near(mask, ink)
     level = _without_line(mask, line, False, strength)
@@ -652,6 +662,149 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
             readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
             level = loosely if readings[1] > readings[0] + LOOSE_LINE_PENALTY else level
     return without_underline(level, ink, upright=True, strength=strength)
+
+
+def without_frame(mask: np.ndarray, strength: np.ndarray | None = None,
+                  score: Callable[[np.ndarray], np.ndarray] | None = None, noise: float = 0.0) -> np.ndarray:
+    """The digit's pixels (`mask`) less a frame around it that it touches, and so came with it: a
+    form's box the digit was written into and runs onto, a canvas's border in a screenshot. A frame
+    apart from the digit is dropped before (see _select_digit); a touching one makes one piece with
+    it, the largest of the mask. Its four sides are thin straight lines (see _frame_side). Where the
+    digit's strokes meet a side, the side's pixels under them stay (a stroke crossing the box is not
+    cut); what has nothing inside the frame goes (a label beside the box, taken in with it). Where
+    nothing is left inside, or the model (`score`, on the ink's level `strength`) reads the whole
+    better (a square 0), the mask stays."""
+    rows, cols = (np.flatnonzero(mask.any(axis)) for axis in (1, 0))
+    if len(rows) < 20 or len(cols) < 20:
+        return mask
+    top, left = rows[0], cols[0]
+    box = mask[top:rows[-1] + 1, left:cols[-1] + 1]  # a fraction of the work of the whole picture
+    if not _may_be_framed(box):
+        return mask
+    labels, count = label_components(_dilate(box, 3))  # pieces as _select_digit joins them
+    labels = np.where(box, labels, 0)
+    largest = np.argmax(np.bincount(labels.ravel(), minlength=count + 1)[1:]) + 1
+    piece_ys, piece_xs = np.nonzero(labels == largest)
+    if len(piece_ys) < 40:
+        return mask
+    sides = []
+    for along, across in ((piece_xs, piece_ys), (piece_ys, piece_xs)):  # the level sides, then the upright
+        for far in (False, True):
+            side = _frame_side(along, across, far)
+            if side is None:
+                return mask
+            sides.append(side)
+    # A printed frame is as thick all round; a side with a stroke lying along it looks thicker.
+    thickness = min(side.last - side.first + 1 for side in sides)
+    if thickness > max(3, FRAME_THICKNESS * min(side.extent for side in sides)):
+        return mask
+    # Each side's band: its outermost rows of that thickness (the digit is inside), with shoulders.
+    sides = [side._replace(first=side.last - thickness - 1, last=side.last + 2) if side.far
+             else side._replace(first=side.first - 2, last=side.first + thickness + 1) for side in sides]
+    ys, xs = np.nonzero(box)
+    rows = [side.rows(along, across) for side, (along, across) in zip(sides, [(xs, ys)] * 2 + [(ys, xs)] * 2)]
+    bands = [(row >= side.first) & (row <= side.last) for side, row in zip(sides, rows)]
+    in_band = np.any(bands, axis=0)
+    inside = np.all([row < side.first if side.far else row > side.last for side, row in zip(sides, rows)], axis=0)
+    taken = np.zeros(len(ys), bool)
+    for side, row, band, along in zip(sides, rows, bands, (xs, xs, ys, ys)):
+        # The places along the side where the digit's strokes come to it (or leave it) keep it.
+        meets = ~in_band & (((row >= side.first - 3) & (row < side.first)) | ((row > side.last) & (row <= side.last + 3)))
+        met = np.zeros(along.max() + 3, bool)
+        met[along[meets] + 1] = True
+        met = met[:-2] | met[1:-1] | met[2:]
+        taken |= band & ~met[along]
+    if np.sum(inside & ~taken) < 20:
+        return mask
+    remaining = np.zeros_like(box)
+    remaining[ys[~taken], xs[~taken]] = True
+    labels, count = label_components(_dilate(remaining, 3))
+    labels = np.where(remaining, labels, 0)
+    has_inside = np.bincount(labels[ys[inside], xs[inside]], minlength=count + 1) > 0
+    has_inside[0] = False
+    kept = np.zeros_like(mask)
+    kept[top:top + box.shape[0], left:left + box.shape[1]] = has_inside[labels]
+    kept &= mask
+    if score is not None and strength is not None:
+        readings = score(np.stack([_centred(strength, mask, noise), _centred(strength, kept, noise)]))
+        if readings[0] > readings[1]:
+            return mask
+    return kept
+
+
+def _may_be_framed(box: np.ndarray) -> bool:
+    """Whether a digit's pixels (`box`, cropped to them) may hold a frame, cheaply: on each side, the
+    pixels near it (where a side at any of FRAME_SLOPES would lie) cover FRAME_SIDE_LEAST of its
+    length, level with it. Most digits miss one side (two thirds of MNIST's); a frame with its label
+    above or beside it, widening the box, covers more."""
+    for pixels in (box, box[::-1], box.T, box.T[::-1]):
+        across, along = pixels.shape
+        near = int(FRAME_EDGE * across + FRAME_SLOPES.max() * along) + 3
+        if np.count_nonzero(pixels[:near].any(0)) < FRAME_SIDE_LEAST * along:
+            return False
+    return True
+
+
+FRAME_SIDE_LEAST = 0.6
+
+
+class _FrameSide(NamedTuple):
+    slope: float
+    along0: int  # where the piece's pixels start along the side
+    row0: int    # and across it, with the slope taken out
+    extent: int  # the piece's extent across it
+    first: int   # the side's rows (across it, the slope taken out)
+    last: int
+    far: bool    # the bottom or right side
+
+    def rows(self, along: np.ndarray, across: np.ndarray) -> np.ndarray:
+        """Pixels' rows across the side, with its slope taken out."""
+        return across - np.round(self.slope * (along - self.along0)).astype(int) - self.row0
+
+
+def _frame_side(along: np.ndarray, across: np.ndarray, far: bool, edge: float = FRAME_EDGE,
+                share: float = FRAME_SIDE) -> _FrameSide | None:
+    """The side of a frame among a piece's pixels (`along` and `across` it: columns and rows for a
+    level side), near (top, left) or `far`: the straight line within `edge` of the pixels' extent
+    from that edge, at a slope within 6 degrees (FRAME_SLOPES), that covers the most of their
+    length, where it covers `share` of it or more (seen two pixels wider each way: a printed line is straight,
+    a photo's may waver), with `first` and `last` the rows next to it that fill half the length or
+    more (a stroke lying along it among them). None where there is none."""
+    along0 = int(along.min())
+    length, best = int(along.max()) + 1 - along0, None
+    along = along - along0
+    for slope in FRAME_SLOPES:
+        side = _FrameSide(slope, along0, 0, 0, 0, 0, far)
+        rows = across - np.round(slope * np.arange(length)).astype(int)[along]
+        row0 = int(rows.min())
+        rows -= row0
+        extent = int(rows.max()) + 1
+        # Counted from the side's own edge, within `edge` of the extent.
+        depth = extent - 1 - rows if far else rows
+        band = int(edge * extent) + 1
+        near = depth < band
+        grid = np.zeros((band + 6, length), bool)  # depth d at row d + 3, three empty rows each way
+        grid[depth[near] + 3, along[near]] = True
+        # Seen two rows wider each way: the columns holding any pixel of five rows in a row.
+        stacked = np.cumsum(grid, axis=0)
+        covered = np.count_nonzero(stacked[5:] - stacked[:-5], axis=1)[:band]
+        if best is None or covered.max() > best[0]:
+            best = covered.max(), side._replace(row0=row0, extent=extent), grid[3:-3]
+    if best[0] < share * length:
+        return None
+    covered, side, grid = best
+    # Its rows: the fullest, and those next to it that its pixels fill over half of the length
+    # (counted from the side's edge; `first` and `last` are counted from the near edge).
+    filled = grid.sum(1)
+    first = last = int(np.argmax(filled))
+    filled = filled > 0.5 * length
+    while first > 0 and filled[first - 1]:
+        first -= 1
+    while last < len(filled) - 1 and filled[last + 1]:
+        last += 1
+    if far:
+        first, last = side.extent - 1 - last, side.extent - 1 - first
+    return side._replace(first=first, last=last)
 
 
 def _without_separate_underline(mask: np.ndarray, strength: np.ndarray,
@@ -739,7 +892,7 @@ def _line_near(mask: np.ndarray, ink: np.ndarray | None) -> _LineNearDigit | Non
     tall_ys, tall_xs = np.nonzero(_dilate_rows(mask, 5))
     ink_ys, ink_xs = np.nonzero(_dilate_rows(mask if ink is None else ink | mask, 5))
     best = None
-    for slope in np.tan(np.deg2rad([0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6])):
+    for slope in LINE_SLOPES:
         shift = np.round(slope * np.arange(mask.shape[1])).astype(int)  # a line at this slope becomes one row
         counts = np.bincount(ys - shift[xs] + shift.max())
         if best is None or counts.max() > best[0]:
