@@ -762,37 +762,33 @@ class _FrameSide(NamedTuple):
         return across - np.round(self.slope * (along - self.along0)).astype(int) - self.row0
 
 
-def _frame_side(along: np.ndarray, across: np.ndarray, far: bool, edge: float = FRAME_EDGE,
-                share: float = FRAME_SIDE) -> _FrameSide | None:
+def _frame_side(along: np.ndarray, across: np.ndarray, far: bool) -> _FrameSide | None:
     """The side of a frame among a piece's pixels (`along` and `across` it: columns and rows for a
-    level side), near (top, left) or `far`: the straight line within `edge` of the pixels' extent
-    from that edge, at a slope within 6 degrees (FRAME_SLOPES), that covers the most of their
-    length, where it covers `share` of it or more (seen two pixels wider each way: a printed line is straight,
-    a photo's may waver), with `first` and `last` the rows next to it that fill half the length or
-    more (a stroke lying along it among them). None where there is none."""
+    level side), near (top, left) or `far`: the straight line within FRAME_EDGE of the pixels'
+    extent from that edge, at a slope within 6 degrees (FRAME_SLOPES), that covers the most of their
+    length, where it covers FRAME_SIDE of it or more (seen two pixels wider each way: a printed line
+    is straight, a photo's may waver), with `first` and `last` the rows next to it that fill half
+    the length or more (a stroke lying along it among them). None where there is none."""
     along0 = int(along.min())
     length, best = int(along.max()) + 1 - along0, None
-    along = along - along0
     for slope in FRAME_SLOPES:
-        side = _FrameSide(slope, along0, 0, 0, 0, 0, far)
-        rows = across - np.round(slope * np.arange(length)).astype(int)[along]
+        rows = _FrameSide(slope, along0, 0, 0, 0, 0, far).rows(along, across)
         row0 = int(rows.min())
         rows -= row0
         extent = int(rows.max()) + 1
-        # Counted from the side's own edge, within `edge` of the extent.
-        depth = extent - 1 - rows if far else rows
-        band = int(edge * extent) + 1
+        depth = extent - 1 - rows if far else rows  # counted from the side's own edge
+        band = int(FRAME_EDGE * extent) + 1
         near = depth < band
         grid = np.zeros((band + 6, length), bool)  # depth d at row d + 3, three empty rows each way
-        grid[depth[near] + 3, along[near]] = True
+        grid[depth[near] + 3, along[near] - along0] = True
         # Seen two rows wider each way: the columns holding any pixel of five rows in a row.
         stacked = np.cumsum(grid, axis=0)
         covered = np.count_nonzero(stacked[5:] - stacked[:-5], axis=1)[:band]
         if best is None or covered.max() > best[0]:
-            best = covered.max(), side._replace(row0=row0, extent=extent), grid[3:-3]
-    if best[0] < share * length:
-        return None
+            best = covered.max(), _FrameSide(slope, along0, row0, extent, 0, 0, far), grid[3:-3]
     covered, side, grid = best
+    if covered < FRAME_SIDE * length:
+        return None
     # Its rows: the fullest, and those next to it that its pixels fill over half of the length
     # (counted from the side's edge; `first` and `last` are counted from the near edge).
     filled = grid.sum(1)
