@@ -1385,9 +1385,11 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     # Grow a box from the heaviest candidate (framed, where any is), taking in the candidates close to it.
     seed = np.argmax(np.where(framed if framed.any() else candidates & ~flat, mass, -1))
     kept = index == seed + 1
+    apart = 0.8  # how far apart the digits of a number may lie, in heights of its row
     if inside[:, seed].any():
         around = np.flatnonzero(inside[:, seed])
         candidates &= inside[around[np.argmin((height * width)[rings[around]])]]
+        apart = np.inf  # within a frame (a row of boxes, a digit in each), however far
     # One pen wrote the digit, and the digits of a number: ink far fainter than the heaviest piece's
     # is something else (the ghost of an erased digit on a whiteboard or in pencil, a stain).
     candidates &= level >= FAINTEST_COMPANION * level[seed]
@@ -1403,7 +1405,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         row = box[2] - box[0] + 1
         shared_rows = np.minimum(bottom, box[2]) - np.maximum(top, box[0]) + 1
         near |= (candidates & ~kept & ~flat & (height >= 0.6 * row) & (height <= 1.5 * row) & (shared_rows >= 0.7 * height)
-                 & (left <= box[3] + 0.8 * row) & (right >= box[1] - 0.8 * row))
+                 & (left <= box[3] + apart * row) & (right >= box[1] - apart * row))
         if not near.any():
             # However faint, a digit covers more than a blob of noise does.
             return _among(labels, index[kept]) if area[kept].sum() >= 0.0015 * smallest * h * w else np.zeros_like(weak)
