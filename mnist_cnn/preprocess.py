@@ -674,11 +674,11 @@ def without_frame(mask: np.ndarray, strength: np.ndarray | None = None,
     cut); what has nothing inside the frame goes (a label beside the box, taken in with it). Where
     nothing is left inside, or the model (`score`, on the ink's level `strength`) reads the whole
     better (a square 0), the mask stays."""
-    rows, cols = (np.flatnonzero(mask.any(axis)) for axis in (1, 0))
-    if len(rows) < 20 or len(cols) < 20:
+    inked_rows, inked_columns = (np.flatnonzero(mask.any(axis)) for axis in (1, 0))
+    if len(inked_rows) < 20 or len(inked_columns) < 20:
         return mask
-    top, left = rows[0], cols[0]
-    box = mask[top:rows[-1] + 1, left:cols[-1] + 1]  # a fraction of the work of the whole picture
+    top, left = inked_rows[0], inked_columns[0]
+    box = mask[top:inked_rows[-1] + 1, left:inked_columns[-1] + 1]  # a fraction of the whole picture's work
     if not _may_be_framed(box):
         return mask
     labels, count = label_components(_dilate(box, 3))  # pieces as _select_digit joins them
