@@ -540,6 +540,13 @@ def noise_level(ink: np.ndarray, block: int = 16) -> float:
     return float(1.4826 * _median(_median(deviation, axis=2)))
 
 
+def _bridged_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """`mask`'s pixels labelled by piece (0 elsewhere), pixels two apart joined: a one-pixel pen line
+    shrunk to the working size breaks up into dots and dashes."""
+    labels, count = label_components(_dilate(mask, 3))
+    return np.where(mask, labels, 0), count
+
+
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """8-connected components of a boolean image: (labels 1..n in the order of their first pixel,
     row by row; 0 for background; n). NumPy only (scipy.ndimage would do it, but its import alone
@@ -681,8 +688,7 @@ def without_frame(mask: np.ndarray, strength: np.ndarray | None = None,
     box = mask[top:inked_rows[-1] + 1, left:inked_columns[-1] + 1]  # a fraction of the whole picture's work
     if not _may_be_framed(box):
         return mask
-    labels, count = label_components(_dilate(box, 3))  # pieces as _select_digit joins them
-    labels = np.where(box, labels, 0)
+    labels, count = _bridged_components(box)  # pieces as _select_digit joins them
     largest = np.argmax(np.bincount(labels.ravel(), minlength=count + 1)[1:]) + 1
     piece_ys, piece_xs = np.nonzero(labels == largest)
     if len(piece_ys) < 40:
@@ -709,17 +715,13 @@ def without_frame(mask: np.ndarray, strength: np.ndarray | None = None,
     taken = np.zeros(len(ys), bool)
     for side, row, band, along in zip(sides, rows, bands, (xs, xs, ys, ys)):
         # The places along the side where the digit's strokes come to it (or leave it) keep it.
-        meets = ~in_band & (((row >= side.first - 3) & (row < side.first)) | ((row > side.last) & (row <= side.last + 3)))
-        met = np.zeros(along.max() + 3, bool)
-        met[along[meets] + 1] = True
-        met = met[:-2] | met[1:-1] | met[2:]
-        taken |= band & ~met[along]
+        meets = ~in_band & _beside(row, side.first, side.last)
+        taken |= band & ~_widened(along[meets], along.max() + 1)[along]
     if np.sum(inside & ~taken) < 20:
         return mask
     remaining = np.zeros_like(box)
     remaining[ys[~taken], xs[~taken]] = True
-    labels, count = label_components(_dilate(remaining, 3))
-    labels = np.where(remaining, labels, 0)
+    labels, count = _bridged_components(remaining)
     has_inside = np.bincount(labels[ys[inside], xs[inside]], minlength=count + 1) > 0
     has_inside[0] = False
     kept = np.zeros_like(mask)
@@ -971,11 +973,8 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
             return _without_faint_line(mask, strength, ys, xs, rest, ~rest & span, rest_left, rest_right)
         return mask
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
-    met = np.zeros(mask.shape[1] + 2, bool)
-    met[xs[_strokes_at(line)] + 1] = True
-    met = met[:-2] | met[1:-1] | met[2:]
     band = ~rest & span
-    taken = band & ~met[xs]
+    taken = band & ~_widened(xs[_strokes_at(line)], mask.shape[1])[xs]
     # The band is widened by the line's blurred shoulders, where a stroke lying along the line (a
     # 5's bar under the line above, a 2's base on it) sits too: under the digit, only the line's own
     # rows go, as measured beside it and joined straight across (a row more each way: a hand wavers).
@@ -991,8 +990,20 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
 
 def _strokes_at(line: _LineNearDigit) -> np.ndarray:
     """Which of the digit's pixels meet the line: those of the rest within 3 rows of its band."""
-    rows, rest = line.rows, line.rest
-    return rest & (((rows >= line.top - 3) & (rows < line.top)) | ((rows > line.bottom) & (rows <= line.bottom + 3)))
+    return line.rest & _beside(line.rows, line.top, line.bottom)
+
+
+def _beside(rows: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Which `rows` lie within 3 of the band `first`..`last`, outside it: where a stroke meets a line."""
+    return ((rows >= first - 3) & (rows < first)) | ((rows > last) & (rows <= last + 3))
+
+
+def _widened(places: np.ndarray, size: int) -> np.ndarray:
+    """Over 0..size-1, true at `places` and a place either side: where strokes meet a line, it stays
+    (a stroke crossing it is not cut)."""
+    met = np.zeros(size + 2, bool)
+    met[places + 1] = True
+    return met[:-2] | met[1:-1] | met[2:]
 
 
 def _underline_past_strokes(line: _LineNearDigit | None) -> bool:
@@ -1279,10 +1290,7 @@ def _dilate_rows(mask: np.ndarray, size: int) -> np.ndarray:
 
 def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None,
                   smallest: float = 1.0) -> np.ndarray:
-    # Pixels two apart still belong together: a one-pixel pen line shrunk to the working size
-    # breaks up into dots and dashes.
-    labels, count = label_components(_dilate(weak, 3))
-    labels = np.where(weak, labels, 0)
+    labels, count = _bridged_components(weak)
     if count == 0:
         return np.zeros_like(weak)
     h, w = ink.shape
