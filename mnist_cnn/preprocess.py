@@ -52,6 +52,15 @@ FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level
 # sides, each within FRAME_EDGE of the digit's extent from its edge and along FRAME_SIDE of it or more,
 # at most FRAME_THICKNESS of it thick (a square 0 drawn with a marker is thicker).
 FRAME_SIDE, FRAME_EDGE, FRAME_THICKNESS = 0.85, 0.15, 0.08
+# A ring drawn around the digit that it touches (a circled answer): an ellipse that the outermost
+# pixels follow, within RING_FIT of its size, in RING_FITS of RING_DIRECTIONS directions from the
+# centre; a stroke no thicker than RING_THICKNESS of its short half-axis in RING_THIN of them (where
+# the digit's strokes meet it, it looks thicker), with RING_INSIDE of the pixels inside, clear of it.
+RING_DIRECTIONS, RING_FIT, RING_FITS, RING_THICKNESS, RING_THIN, RING_INSIDE = 90, 0.15, 0.92, 0.3, 0.3, 0.15
+RING_CLEAR = 0.05  # of the pixels, inside the ring and apart from it
+# log-odds for the ring: the whole must read e times likelier than what is inside to keep it (a ring
+# close around a 1 reads as a slashed 0 about as surely as the 1 alone reads as a 1)
+RING_PENALTY = 1.0
 # The slopes a line is looked for at, within 6 degrees of level (a hand, a tilted photo); a frame's
 # sides, seen two pixels wider each way, at every other one.
 LINE_ANGLES = np.array([0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6])
@@ -659,15 +668,14 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
     LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. A frame the digit
     touches goes first (see without_frame)."""
-    mask = without_frame(mask, strength, score, noise)
+    mask = without_ring(without_frame(mask, strength, score, noise), strength, score, noise)
     mask = _without_separate_underline(mask, strength, score, noise)
     line = _line_near(mask, ink)
     level = _without_line(mask, line, False, strength)
     if score is not None:
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
-            readings = score(np.stack([_centred(strength, level, noise), _centred(strength, loosely, noise)]))
-            level = loosely if readings[1] > readings[0] + LOOSE_LINE_PENALTY else level
+            level = loosely if _reads_likelier(score, strength, noise, loosely, level, LOOSE_LINE_PENALTY) else level
     return without_underline(level, ink, upright=True, strength=strength)
 
 
@@ -727,10 +735,8 @@ def without_frame(mask: np.ndarray, strength: np.ndarray | None = None,
     kept = np.zeros_like(mask)
     kept[top:top + box.shape[0], left:left + box.shape[1]] = has_inside[labels]
     kept &= mask
-    if score is not None and strength is not None:
-        readings = score(np.stack([_centred(strength, mask, noise), _centred(strength, kept, noise)]))
-        if readings[0] > readings[1]:
-            return mask
+    if score is not None and strength is not None and _reads_likelier(score, strength, noise, mask, kept):
+        return mask
     return kept
 
 
@@ -805,6 +811,82 @@ def _frame_side(along: np.ndarray, across: np.ndarray, far: bool) -> _FrameSide 
     return side._replace(first=first, last=last)
 
 
+def without_ring(mask: np.ndarray, strength: np.ndarray | None = None,
+                 score: Callable[[np.ndarray], np.ndarray] | None = None, noise: float = 0.0) -> np.ndarray:
+    """The digit's pixels (`mask`) less a ring drawn around it (a circled answer) that it touches or
+    comes near enough to be joined to, and so came with it; a ring apart from it is dropped before
+    (see _select_digit). The ring is the outermost run of pixels in each direction from the centre,
+    following an ellipse (fitted to them) nearly all round, thin in much of it (see RING_FIT), with
+    pixels inside clear of it (a 0 has none). Where the digit's strokes meet it, only the ring's own
+    width goes; what is left of it in bits goes too. Where the model (`score`, on the ink's level
+    `strength`) reads the whole clearly better (RING_PENALTY), the mask stays."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 40:
+        return mask
+    half_width, half_height = (xs.max() - xs.min() + 1) / 2, (ys.max() - ys.min() + 1) / 2
+    dx, dy = xs - (xs.min() + xs.max()) / 2, ys - (ys.min() + ys.max()) / 2
+    radius = np.hypot(dx, dy)
+    direction = np.round(np.arctan2(dy, dx) / (2 * np.pi) * RING_DIRECTIONS).astype(int) % RING_DIRECTIONS
+    order = np.lexsort((-radius, direction))  # each direction's pixels, outermost first
+    first_of_direction = np.r_[True, direction[order][1:] != direction[order][:-1]]
+    outermost = order[first_of_direction]
+    on_ellipse = _ellipse_radius(dx[outermost], dy[outermost], max(half_width, half_height))
+    if on_ellipse is None:
+        return mask
+    follows = np.zeros(RING_DIRECTIONS, bool)  # a direction with no pixel has none
+    follows[direction[outermost]] = np.abs(on_ellipse - 1) <= RING_FIT
+    if np.mean(follows) < RING_FITS:
+        return mask
+    # Each direction's outermost run of pixels: from the outermost one inwards, until a gap.
+    gap = np.r_[False, -np.diff(radius[order]) > 1.5] & ~first_of_direction
+    runs = np.cumsum(gap)
+    outer = np.zeros(len(ys), bool)
+    outer[order] = runs == np.maximum.accumulate(np.where(first_of_direction, runs, 0))
+    inner_edge = np.full(RING_DIRECTIONS, np.inf)
+    np.minimum.at(inner_edge, direction[outer], radius[outer])
+    farthest = np.zeros(RING_DIRECTIONS)
+    farthest[direction[outermost]] = radius[outermost]
+    thickness = farthest - inner_edge
+    thin = follows & (thickness <= max(3, RING_THICKNESS * min(half_width, half_height)))
+    if np.mean(thin) < RING_THIN:
+        return mask
+    ring_width = np.percentile(thickness[follows], 25)  # its own, where no stroke meets it
+    ring = outer & (radius >= farthest[direction] - max(ring_width, 1) - 1)
+    # Inside it, what the digit's strokes make: some of it clear of the ring (a 0's thick half is not)
+    if np.sum(~ring) < max(20, RING_INSIDE * len(ys)) or np.sum(~outer) < RING_CLEAR * len(ys):
+        return mask
+    inside = np.zeros_like(mask)
+    inside[ys[~ring], xs[~ring]] = True
+    labels, count = _bridged_components(inside)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes[0] = 0
+    kept = sizes[labels] >= 0.1 * sizes.max()  # bits of the ring left where strokes met it go
+    if score is not None and strength is not None and _reads_likelier(score, strength, noise, mask, kept, RING_PENALTY):
+        return mask
+    return kept
+
+
+def _ellipse_radius(dx: np.ndarray, dy: np.ndarray, scale: float) -> np.ndarray | None:
+    """Where points (offsets `dx`, `dy` from about their centre) lie against the ellipse fitted
+    through them (least squares, a conic): 1 on it, 0.5 halfway out from its centre. None where
+    the fit is no ellipse, or one more than 4 times as long as wide."""
+    u, v = dx / scale, dy / scale  # near unit size, for a well-conditioned fit
+    terms = np.stack([u * u, u * v, v * v, u, v], axis=1)
+    a, b, c, d, e = np.linalg.lstsq(terms, np.ones(len(u)), rcond=None)[0]
+    quadratic = np.array([[a, b / 2], [b / 2, c]])
+    if abs(np.linalg.det(quadratic)) < 1e-12:
+        return None
+    centre = np.linalg.solve(2 * quadratic, [-d, -e])
+    level = 1 - (centre @ quadratic @ centre + d * centre[0] + e * centre[1])
+    if level == 0:
+        return None
+    axes = np.linalg.eigvalsh(quadratic / level)
+    if axes.min() <= 0 or axes.max() > 16 * axes.min():
+        return None
+    u, v = u - centre[0], v - centre[1]
+    return np.sqrt((a * u * u + b * u * v + c * v * v) / level)
+
+
 def _without_separate_underline(mask: np.ndarray, strength: np.ndarray,
                                 score: Callable[[np.ndarray], np.ndarray] | None, noise: float) -> np.ndarray:
     """The mask less an underline drawn apart from the digit: a piece of it that is a straight thin
@@ -832,10 +914,8 @@ def _without_separate_underline(mask: np.ndarray, strength: np.ndarray,
                 or length < 0.5 * (rest_x.max() - rest_x.min() + 1)):
             continue
         kept = mask & (labels != piece)
-        if score is not None:
-            readings = score(np.stack([_centred(strength, mask, noise), _centred(strength, kept, noise)]))
-            if readings[0] > readings[1] + LOOSE_LINE_PENALTY:
-                return mask
+        if score is not None and _reads_likelier(score, strength, noise, mask, kept, LOOSE_LINE_PENALTY):
+            return mask
         return kept
     return mask
 
@@ -1847,6 +1927,14 @@ def _found(ink: np.ndarray, mask: np.ndarray, noise: float, touching: bool, imag
     rows, cols = np.nonzero(mask)
     box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
     return FoundDigit(_centred(ink, mask, noise) if image is None else image, box, touching)
+
+
+def _reads_likelier(score: Callable[[np.ndarray], np.ndarray], ink: np.ndarray, noise: float, mask: np.ndarray,
+                    other: np.ndarray, by: float = 0.0) -> bool:
+    """Whether the model (`score`) reads the ink under `mask` as a digit more surely than under
+    `other`, by more than `by` in log-probability."""
+    readings = score(np.stack([_centred(ink, mask, noise), _centred(ink, other, noise)]))
+    return bool(readings[0] > readings[1] + by)
 
 
 def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:

@@ -16,7 +16,7 @@ from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _filled_she
                                   _two_classes_threshold, _without_separate_underline, cropped_to_ink,
                                   dot_grid_level, find_digit, ink_map, label_components, noise_level,
                                   polarity_evidence, polarity_in_doubt, read_image, read_picture_digits,
-                                  ruling_level, to_gray, to_mnist, without_frame, without_underline, working_gray)
+                                  ruling_level, to_gray, to_mnist, without_frame, without_ring, without_underline, working_gray)
 from tools.evaluate import load_set
 from tools.photo_like import (FONTS, PAGE_SPREAD, SHEET_SPREAD, _jpeg, continental_strokes, on_a_line, render_canvas,
                               render_hard_photo, render_non_digit, render_note, render_photo, render_tight_photo,
@@ -426,6 +426,67 @@ def test_a_frame_is_four_thin_sides_and_no_digit_is_one(mnist):
     for i, digit in enumerate(mnist.test_images[:400].numpy()):
         digit = np.pad(np.asarray(Image.fromarray(digit).resize((140, 140), Image.Resampling.BICUBIC)) > 100, 20)
         assert np.array_equal(without_frame(digit), digit), f"test digit {i} lost strokes"
+
+
+def in_a_ring(digit: np.ndarray, gap: int, tilt: float) -> Image.Image:
+    """The digit (white-on-black 28x28 uint8) written in blue-black ink, ringed by hand with the same
+    pen: an oval `gap` pixels out from its ink box's corners' ellipse (0 runs through its outermost
+    strokes), turned `tilt` degrees, its ends overlapping; photographed (blurred a little, JPEG)."""
+    page = Image.new("L", (640, 480), 0)
+    pen = np.asarray(Image.fromarray(digit).resize((200, 200), Image.Resampling.BICUBIC), np.float32) / 255
+    rows, cols = np.nonzero(pen > 0.3)
+    centre_y, centre_x = 140 + (rows.min() + rows.max()) / 2, 220 + (cols.min() + cols.max()) / 2
+    half_height, half_width = np.ptp(rows) / 2 + gap, max(np.ptp(cols) / 2, 0.45 * np.ptp(rows)) + gap
+    turn = np.linspace(0.3, 0.3 + 2.1 * np.pi, 240)
+    x, y = half_width * np.cos(turn), half_height * np.sin(turn)
+    tilt = np.deg2rad(tilt)
+    ImageDraw.Draw(page).line(list(zip(centre_x + x * np.cos(tilt) - y * np.sin(tilt),
+                                       centre_y + x * np.sin(tilt) + y * np.cos(tilt))), fill=255, width=5)
+    ink = np.asarray(page, np.float32) / 255
+    ink[140:340, 220:420] = np.maximum(ink[140:340, 220:420], np.clip(pen, 0, 1))
+    canvas = np.full((480, 640, 3), (0.97, 0.97, 0.94), np.float32)
+    canvas += (np.array([0.1, 0.1, 0.3]) - canvas) * 0.9 * ink[..., None]
+    return _jpeg(np.asarray(Image.fromarray((canvas * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.7))), 85)
+
+
+def test_a_digit_in_a_ring_it_touches_is_read_without_the_ring(model, mnist):
+    # A ring drawn close around the digit (a circled answer) makes one piece with it, and was read
+    # with it, as a 0 (sure of it for 21 of the 40) or unsure: the first 20 test digits so
+    # ringed, touching or a little apart, level or turned, 4 and 3 read right and sure before, 19
+    # and 19 now (test digit 8, a 5 the model reads at 51% as it is, is unsure).
+    labels = mnist.test_labels.numpy()
+    score = partial(top_log_probability, model)
+    for gap in (0, 12):
+        right = 0
+        for i in range(20):
+            picture = in_a_ring(mnist.test_images[i].numpy(), gap, tilt=(-30, 0, 30)[i % 3])
+            found = read_picture_digits(to_gray(picture), score=score, sure=model.min_confidence)
+            read = model.probabilities(np.stack([digit.image for digit in found]))
+            right += len(found) == 1 and read[0].argmax() == labels[i] and read[0].max() >= model.min_confidence
+        assert right >= 18, f"{right} of 20 read right in a ring {gap} pixels out"
+
+
+def test_a_ring_is_an_ellipse_around_ink_and_no_digit_is_one(mnist):
+    # A turned ring, a 1 inside it touching it at the top.
+    rows, cols = np.mgrid[0:200, 0:200]
+    turn = np.deg2rad(25)
+    u = (cols - 100) * np.cos(turn) + (rows - 100) * np.sin(turn)
+    v = -(cols - 100) * np.sin(turn) + (rows - 100) * np.cos(turn)
+    distance = np.hypot(u / 60, v / 85)
+    ring = (distance >= 1) & (distance <= 1.05)
+    one = np.zeros((200, 200), bool)
+    one[30:160, 96:104] = True
+    kept = without_ring(ring | one)
+    assert kept[45:160, 96:104].all(), "the digit's stroke was cut"
+    assert not (kept & ring & ~one).any(), "the ring was kept"
+    # An oval 0 (nothing inside) is no ring; nor an oval with a stroke lying along it inside
+    # (a 6's loop, seen alone), nor any of the test set's first 400 digits.
+    assert np.array_equal(without_ring(ring), ring)
+    inner = ring | ((distance >= 0.85) & (distance < 1) & (v > 0))
+    assert np.array_equal(without_ring(inner), inner)
+    for i, digit in enumerate(mnist.test_images[:400].numpy()):
+        digit = np.pad(np.asarray(Image.fromarray(digit).resize((140, 140), Image.Resampling.BICUBIC)) > 100, 20)
+        assert np.array_equal(without_ring(digit), digit), f"test digit {i} lost strokes"
 
 
 def test_the_ghost_of_an_erased_digit_beside_it_is_not_read(model, mnist):
