@@ -35,6 +35,11 @@ DIGIT_HEIGHT_SHARE = 0.45  # a digit of a number is at least this share of its r
 CUT_PENALTY = 3.0  # log-odds against cutting: one digit alone is the usual picture
 WIDE_DIGIT_RATE = 5.9  # log-likelihood lost per unit of aspect (width / height) over 1
 FAINTEST_COMPANION = 0.25  # ink kept with the heaviest piece is on average at least this share as dark
+# A smudge the digit touches (the haze of erased chalk or pencil, a stain): ink under SMUDGE_LEVEL of
+# the digit's, broader than SMUDGE_WIDTHS of its strokes (and 7 pixels at the working size). A
+# stroke's faint edge is a pixel or two wide; a small digit shown big (a 28x28 image in a figure)
+# has edges a pixel of its own wide, a third of a stroke.
+SMUDGE_LEVEL, SMUDGE_WIDTHS = 0.25, 1.5
 # A piece of ink with strokes this many times as wide as a digit's beside it is an object lying in
 # the picture (a pen, an eraser, a blot), not writing.
 THICKEST_WRITING = 2.5
@@ -653,12 +658,30 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
-        found = _select_digit(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
+        found = _select_unsmudged(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
         if found.any():
             return _without_lines(found, cleaned_weak, cleaned, score, noise), cleaned
-        found = _select_digit(ink, weak, strong, on_lines=line_pixels, smallest=smallest)
+        found = _select_unsmudged(ink, weak, strong, on_lines=line_pixels, smallest=smallest)
         return _without_lines(found, weak, ink, score, noise), ink
-    return _without_lines(_select_digit(ink, weak, strong, smallest=smallest), weak, ink, score, noise), ink
+    return _without_lines(_select_unsmudged(ink, weak, strong, smallest=smallest), weak, ink, score, noise), ink
+
+
+def _select_unsmudged(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, **options) -> np.ndarray:
+    """The digit's pixels (_select_digit), chosen again without the smudges among them where there
+    are any: faint ink (SMUDGE_LEVEL of the digit's) joined to an area of it broader than the
+    digit's strokes, touching it or kept beside it as a stroke of its own (the haze of erased chalk
+    on a blackboard)."""
+    found = _select_digit(ink, weak, strong, **options)
+    if not found.any():
+        return found
+    faint = found & (ink < SMUDGE_LEVEL * _percentile(ink[found], 95))
+    size = max(7, int(SMUDGE_WIDTHS * stroke_width(found & ~faint)) | 1)
+    broad = _square_filter(faint, size, np.minimum)
+    if not broad.any():
+        return found
+    labels, _ = label_components(faint)
+    smudge = _among(labels, np.unique(labels[broad]))
+    return _select_digit(ink, weak & ~smudge, strong & ~smudge, **options)
 
 
 def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
