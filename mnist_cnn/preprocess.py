@@ -62,7 +62,7 @@ FRAME_SIDE, FRAME_EDGE, FRAME_THICKNESS = 0.85, 0.15, 0.08
 # centre; a stroke no thicker than RING_THICKNESS of its short half-axis in RING_THIN of them (where
 # the digit's strokes meet it, it looks thicker), with RING_INSIDE of the pixels inside, clear of it.
 RING_DIRECTIONS, RING_FIT, RING_FITS, RING_THICKNESS, RING_THIN, RING_INSIDE = 90, 0.15, 0.92, 0.3, 0.3, 0.15
-RING_CLEAR = 0.05  # of the pixels, inside the ring and apart from it
+RING_CLEAR, RING_GAP = 0.05, 3  # of the pixels, inside the ring and apart from it; by pixels, mostly
 # log-odds for the ring: the whole must read e times likelier than what is inside to keep it (a ring
 # close around a 1 reads as a slashed 0 about as surely as the 1 alone reads as a 1)
 RING_PENALTY = 1.0
@@ -875,8 +875,14 @@ def without_ring(mask: np.ndarray, strength: np.ndarray | None = None,
         return mask
     ring_width = np.percentile(thickness[follows], 25)  # its own, where no stroke meets it
     ring = outer & (radius >= farthest[direction] - max(ring_width, 1) - 1)
-    # Inside it, what the digit's strokes make: some of it clear of the ring (a 0's thick half is not)
+    # Inside it, what the digit's strokes make: some of it clear of the ring (a 0's thick half is
+    # not), by more than a gap that pixels bridge (a thick stroke's edges may part round its middle).
     if np.sum(~ring) < max(20, RING_INSIDE * len(ys)) or np.sum(~outer) < RING_CLEAR * len(ys):
+        return mask
+    content_far = np.zeros(RING_DIRECTIONS)
+    np.maximum.at(content_far, direction[~outer], radius[~outer])
+    holding = follows & (content_far > 0)
+    if not holding.any() or np.median((inner_edge - content_far)[holding]) < RING_GAP:
         return mask
     inside = np.zeros_like(mask)
     inside[ys[~ring], xs[~ring]] = True
