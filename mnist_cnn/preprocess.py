@@ -60,9 +60,10 @@ FRAME_SIDE, FRAME_EDGE, FRAME_THICKNESS = 0.85, 0.15, 0.08
 # A ring drawn around the digit that it touches (a circled answer): an ellipse that the outermost
 # pixels follow, within RING_FIT of its size, in RING_FITS of RING_DIRECTIONS directions from the
 # centre; a stroke no thicker than RING_THICKNESS of its short half-axis in RING_THIN of them (where
-# the digit's strokes meet it, it looks thicker), with RING_INSIDE of the pixels inside, clear of it.
+# the digit's strokes meet it, it looks thicker), with RING_INSIDE of the pixels inside it and
+# RING_CLEAR apart from it, RING_GAP pixels or more in most directions (more than pixels bridge).
 RING_DIRECTIONS, RING_FIT, RING_FITS, RING_THICKNESS, RING_THIN, RING_INSIDE = 90, 0.15, 0.92, 0.3, 0.3, 0.15
-RING_CLEAR, RING_GAP = 0.05, 3  # of the pixels, inside the ring and apart from it; by pixels, mostly
+RING_CLEAR, RING_GAP = 0.05, 3
 # log-odds for the ring: the whole must read e times likelier than what is inside to keep it (a ring
 # close around a 1 reads as a slashed 0 about as surely as the 1 alone reads as a 1)
 RING_PENALTY = 1.0
@@ -689,8 +690,8 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
-    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. A frame the digit
-    touches goes first (see without_frame)."""
+    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. A frame or a ring
+    the digit touches goes first (see without_frame, without_ring)."""
     mask = without_ring(without_frame(mask, strength, score, noise), strength, score, noise)
     mask = _without_separate_underline(mask, strength, score, noise)
     line = _line_near(mask, ink)
