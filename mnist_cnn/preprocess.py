@@ -52,6 +52,7 @@ LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit m
 # An underline the digit touches qualifies loosely where it reaches this share of the height past
 # the outermost places where the digit's strokes meet it (see _underline_past_strokes).
 UNDERLINE_REACH = 0.05
+DARKER_THAN_LINE = 1.3  # ink this much darker than a line the digit touches is the digit's own
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # A frame the digit touches (a form's box it was written into, a canvas's border): four thin straight
 # sides, each within FRAME_EDGE of the digit's extent from its edge and along FRAME_SIDE of it or more,
@@ -700,6 +701,10 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             level = loosely if _reads_likelier(score, strength, noise, loosely, level, LOOSE_LINE_PENALTY) else level
+        # A stroke lying along a fainter line stays where the digit reads better with it.
+        darker = _without_line(mask, line, False, strength, loose=level is loosely, keep_darker=True)
+        if not np.array_equal(darker, level) and _reads_likelier(score, strength, noise, darker, level):
+            level = darker
     return without_underline(level, ink, upright=True, strength=strength)
 
 
@@ -1050,8 +1055,9 @@ def _line_near(mask: np.ndarray, ink: np.ndarray | None) -> _LineNearDigit | Non
 
 
 def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
-                  strength: np.ndarray | None = None, loose: bool = False) -> np.ndarray:
-    """The mask less the line measured near it, where the line passes the rule (strict, or `loose`)."""
+                  strength: np.ndarray | None = None, loose: bool = False, keep_darker: bool = False) -> np.ndarray:
+    """The mask less the line measured near it, where the line passes the rule (strict, or `loose`).
+    `keep_darker` (with `strength`): under the digit, what is far darker than the line stays."""
     if line is None:
         return mask
     ys, xs, rows, top, bottom, first, last, thickness, rest, grain = line
@@ -1092,10 +1098,24 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
     own = _line_rows(xs[band & ~under], rows[band & ~under], rest_left, rest_right, mask.shape[1])
     if own is not None:
         taken &= ~under | ((rows >= own[0][xs] - 1) & (rows <= own[1][xs] + 1))
+    if keep_darker:
+        taken &= ~(under & _darker_than_line(strength, ys, xs, band & ~under))
     taken |= grain  # the grain goes with the line
     kept = mask.copy()
     kept[ys[taken], xs[taken]] = False
     return kept
+
+
+def _darker_than_line(strength: np.ndarray, ys: np.ndarray, xs: np.ndarray, beside: np.ndarray) -> np.ndarray:
+    """Which pixels (`ys`, `xs`) are DARKER_THAN_LINE times as dark as the line's core beside the
+    digit (the `beside` pixels' darkest in each column, their median over the columns): a stroke
+    lying along a fainter line (a 5's or 7's bar on the line above), but also a digit's grey edges
+    where its strokes run close."""
+    if beside.sum() < 5:
+        return np.zeros(len(ys), bool)
+    peaks = np.full(strength.shape[1], -np.inf, strength.dtype)
+    np.maximum.at(peaks, xs[beside], strength[ys[beside], xs[beside]])
+    return strength[ys, xs] > DARKER_THAN_LINE * _median(peaks[peaks > -np.inf])
 
 
 def _strokes_at(line: _LineNearDigit) -> np.ndarray:
