@@ -691,8 +691,11 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
-    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. A frame or a ring
-    the digit touches goes first (see without_frame, without_ring)."""
+    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. Then, by the
+    model's reading too, what is far darker than the line under the digit stays (a 5's bar written
+    along the ruled line above), and the stubs of the line left on strokes that end on it go (a 4's
+    arms under the line above). A frame or a ring the digit touches goes first (see without_frame,
+    without_ring)."""
     mask = without_ring(without_frame(mask, strength, score, noise), strength, score, noise)
     mask = _without_separate_underline(mask, strength, score, noise)
     line = _line_near(mask, ink)
@@ -701,10 +704,18 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             level = loosely if _reads_likelier(score, strength, noise, loosely, level, LOOSE_LINE_PENALTY) else level
-        # A stroke lying along a fainter line stays where the digit reads better with it.
-        darker = _without_line(mask, line, False, strength, loose=level is loosely, keep_darker=True)
+        # A stroke lying along a fainter line stays where the digit reads better with it; the stubs
+        # go where it reads clearly better without them, judged by the loose rule (a 0 on a short
+        # underline read as a 2 with its stub, so the loose line had stayed whole).
+        loose = level is loosely
+        darker = _without_line(mask, line, False, strength, loose=loose, keep_darker=True)
         if not np.array_equal(darker, level) and _reads_likelier(score, strength, noise, darker, level):
             level = darker
+        crossing = _without_line(mask, line, False, strength, loose=True, keep_darker=level is darker,
+                                 only_crossing=True)
+        if not np.array_equal(crossing, level) and _reads_likelier(score, strength, noise, crossing, level,
+                                                                   LOOSE_LINE_PENALTY):
+            level = crossing
     return without_underline(level, ink, upright=True, strength=strength)
 
 
@@ -1055,9 +1066,11 @@ def _line_near(mask: np.ndarray, ink: np.ndarray | None) -> _LineNearDigit | Non
 
 
 def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
-                  strength: np.ndarray | None = None, loose: bool = False, keep_darker: bool = False) -> np.ndarray:
+                  strength: np.ndarray | None = None, loose: bool = False, keep_darker: bool = False,
+                  only_crossing: bool = False) -> np.ndarray:
     """The mask less the line measured near it, where the line passes the rule (strict, or `loose`).
-    `keep_darker` (with `strength`): under the digit, what is far darker than the line stays."""
+    `keep_darker` (with `strength`): under the digit, what is far darker than the line stays;
+    `only_crossing`: see _line_stays."""
     if line is None:
         return mask
     ys, xs, rows, top, bottom, first, last, thickness, rest, grain = line
@@ -1090,7 +1103,7 @@ def _without_line(mask: np.ndarray, line: _LineNearDigit | None, upright: bool,
         return mask
     # The columns where the digit's strokes come down to the line (or leave it below) keep it.
     band = ~rest & span
-    taken = band & ~_widened(xs[_strokes_at(line)], mask.shape[1])[xs]
+    taken = band & ~_line_stays(line, mask.shape[1], only_crossing)[xs]
     # The band is widened by the line's blurred shoulders, where a stroke lying along the line (a
     # 5's bar under the line above, a 2's base on it) sits too: under the digit, only the line's own
     # rows go, as measured beside it and joined straight across (a row more each way: a hand wavers).
@@ -1116,6 +1129,19 @@ def _darker_than_line(strength: np.ndarray, ys: np.ndarray, xs: np.ndarray, besi
     peaks = np.full(strength.shape[1], -np.inf, strength.dtype)
     np.maximum.at(peaks, xs[beside], strength[ys[beside], xs[beside]])
     return strength[ys, xs] > DARKER_THAN_LINE * _median(peaks[peaks > -np.inf])
+
+
+def _line_stays(line: _LineNearDigit, columns: int, only_crossing: bool = False) -> np.ndarray:
+    """Over the picture's columns, where the line's pixels stay: where the digit's strokes meet it
+    (a 1's or a 9's foot on it, a 4's stem through it), a column either side. `only_crossing`: only
+    where strokes meet it from both sides, so that a stroke ending on it (a 4's arms under the line
+    above, a 0 resting on an underline) keeps no stub of the line."""
+    if not only_crossing:
+        return _widened(line.xs[_strokes_at(line)], columns)
+    rows, rest = line.rows, line.rest
+    above = rest & (rows >= line.top - 3) & (rows < line.top)
+    below = rest & (rows > line.bottom) & (rows <= line.bottom + 3)
+    return _widened(line.xs[above], columns) & _widened(line.xs[below], columns)
 
 
 def _strokes_at(line: _LineNearDigit) -> np.ndarray:
