@@ -704,14 +704,14 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             level = loosely if _reads_likelier(score, strength, noise, loosely, level, LOOSE_LINE_PENALTY) else level
-        # A stroke lying along a fainter line stays where the digit reads better with it; the stubs
-        # go where it reads clearly better without them, judged by the loose rule (a 0 on a short
-        # underline read as a 2 with its stub, so the loose line had stayed whole).
+        # Of a line taken out, a stroke lying along it (fainter) stays where the digit reads better
+        # with it, and the stubs go where it reads clearly better without them. A line the model
+        # kept stays whole: without its stubs, a 2's long curved base left a sure 1.
         loose = level is loosely
         darker = _without_line(mask, line, False, strength, loose=loose, keep_darker=True)
         if not np.array_equal(darker, level) and _reads_likelier(score, strength, noise, darker, level):
             level = darker
-        crossing = _without_line(mask, line, False, strength, loose=True, keep_darker=level is darker,
+        crossing = _without_line(mask, line, False, strength, loose=loose, keep_darker=level is darker,
                                  only_crossing=True)
         if not np.array_equal(crossing, level) and _reads_likelier(score, strength, noise, crossing, level,
                                                                    LOOSE_LINE_PENALTY):

@@ -608,7 +608,8 @@ def test_a_bar_lying_along_a_fainter_line_is_kept(model, mnist):
     # A 5's or a 7's bar written along the ruled line above, the ruling fainter than the pen (0.6 of
     # its darkness, as a notebook's grey or blue lines are): the line's rows went under the digit, and
     # the bar with them. The first 40 5s and 7s with such a line 2 px thick through their top row,
-    # photographed: 27 read right and sure before, 32 now.
+    # photographed: 27 read right and sure before, 32 with this rule, 36 with the stubs of the line
+    # on the strokes' ends taken off too (see the next test).
     labels = mnist.test_labels.numpy()
     right = 0
     for i in np.flatnonzero(np.isin(labels, (5, 7)))[:40]:
@@ -617,7 +618,7 @@ def test_a_bar_lying_along_a_fainter_line_is_kept(model, mnist):
         page = sheet(digit)
         page[row - 5:row + 5] = np.minimum(page[row - 5:row + 5], 0.88 - 0.6 * (0.88 - 0.2))
         right += read_right_and_sure(model, photographed(np.repeat(page[..., None], 3, -1)), labels[i])
-    assert right >= 31
+    assert right >= 34
 
 
 def test_only_strokes_through_a_line_keep_its_pixels_when_asked():
