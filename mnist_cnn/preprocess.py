@@ -52,6 +52,9 @@ LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit m
 # An underline the digit touches qualifies loosely where it reaches this share of the height past
 # the outermost places where the digit's strokes meet it (see _underline_past_strokes).
 UNDERLINE_REACH = 0.05
+# Reaching UNDERLINE_CLEAR past them, the model decides on equal terms whether it goes (a 4 or a 7
+# underlined reads as a sure 1 or 2 with the line; a 2's base rarely reaches that far past its stroke).
+UNDERLINE_CLEAR = 0.15
 DARKER_THAN_LINE = 1.3  # ink this much darker than a line the digit touches is the digit's own
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # A frame the digit touches (a form's box it was written into, a canvas's border): four thin straight
@@ -691,7 +694,8 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
-    LOOSE_LINE_PENALTY): a short underline under a 0 goes, a 2's long base stays. Then, by the
+    LOOSE_LINE_PENALTY; only better, where it reaches UNDERLINE_CLEAR of the height past the strokes
+    meeting it): a short underline under a 0 goes, a 2's long base stays. Then, by the
     model's reading too, what is far darker than the line under the digit stays (a 5's bar written
     along the ruled line above), and the stubs of the line left on strokes that end on it go (a 4's
     arms under the line above). A frame or a ring the digit touches goes first (see without_frame,
@@ -703,7 +707,9 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     if score is not None:
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
-            level = loosely if _reads_likelier(score, strength, noise, loosely, level, LOOSE_LINE_PENALTY) else level
+            # An underline reaching well past where the strokes meet it is judged on equal terms.
+            penalty = 0.0 if _underline_past_strokes(line, UNDERLINE_CLEAR) else LOOSE_LINE_PENALTY
+            level = loosely if _reads_likelier(score, strength, noise, loosely, level, penalty) else level
         # Of a line taken out, a stroke lying along it (fainter) stays where the digit reads better
         # with it, and the stubs go where it reads clearly better without them. A line the model
         # kept stays whole: without its stubs, a 2's long curved base left a sure 1.
@@ -1162,9 +1168,9 @@ def _widened(places: np.ndarray, size: int) -> np.ndarray:
     return met[:-2] | met[1:-1] | met[2:]
 
 
-def _underline_past_strokes(line: _LineNearDigit | None) -> bool:
+def _underline_past_strokes(line: _LineNearDigit | None, reach: float = UNDERLINE_REACH) -> bool:
     """Whether a line under the rest of the digit (80% of it above), thin as the strict rule wants,
-    reaches UNDERLINE_REACH of the height past the outermost places where the digit's strokes meet
+    reaches `reach` of the height past the outermost places where the digit's strokes meet
     it: an underline touched by a 4's stem or a 0's bottom, however little it reaches past the
     digit; a 2's base starts where its stroke comes down, a shape's bottom side where its sides do."""
     if line is None:
@@ -1173,7 +1179,7 @@ def _underline_past_strokes(line: _LineNearDigit | None) -> bool:
     if not near.any() or np.mean(rest_rows < line.top) < 0.8:
         return False
     height = rest_rows.max() - rest_rows.min() + 1
-    margin = UNDERLINE_REACH * (height + line.thickness)
+    margin = reach * (height + line.thickness)
     met = line.xs[near]
     return (line.thickness <= max(3, LINE_THICKNESS * height)
             and line.first <= met.min() - margin and line.last >= met.max() + margin)
