@@ -52,9 +52,10 @@ LOOSE_LINE_PENALTY = 1.0  # log-odds against taking such a line out: the digit m
 # An underline the digit touches qualifies loosely where it reaches this share of the height past
 # the outermost places where the digit's strokes meet it (see _underline_past_strokes).
 UNDERLINE_REACH = 0.05
-# Reaching UNDERLINE_CLEAR past them, the model decides on equal terms whether it goes (a 4 or a 7
-# underlined reads as a sure 1 or 2 with the line; a 2's base rarely reaches that far past its stroke).
-UNDERLINE_CLEAR = 0.15
+# Reaching UNDERLINE_CLEAR past them, and at most UNDERLINE_THICKNESS of the height thick, the model
+# decides on equal terms whether it goes (a 4 or a 7 underlined reads as a sure 1 or 2 with the line;
+# a 2's base rarely reaches that far past its stroke, and a long curved one is thicker).
+UNDERLINE_CLEAR, UNDERLINE_THICKNESS = 0.15, 0.25
 DARKER_THAN_LINE = 1.3  # ink this much darker than a line the digit touches is the digit's own
 FAINT_LINE = 0.34  # a line across the digit under this share of its ink's level is taken out of it
 # A frame the digit touches (a form's box it was written into, a canvas's border): four thin straight
@@ -694,8 +695,8 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
     """`without_underline` for a line near level, then for one near upright. With `score` (see
     read_digits), a level line that qualifies only loosely (reaching less far past the digit, or
     thicker beside it) goes where the one digit left then reads clearly better than with it (by
-    LOOSE_LINE_PENALTY; only better, where it reaches UNDERLINE_CLEAR of the height past the strokes
-    meeting it): a short underline under a 0 goes, a 2's long base stays. Then, by the
+    LOOSE_LINE_PENALTY; only better, where it is thin and reaches UNDERLINE_CLEAR of the height past
+    the strokes meeting it): a short underline under a 0 goes, a 2's long base stays. Then, by the
     model's reading too, what is far darker than the line under the digit stays (a 5's bar written
     along the ruled line above), and the stubs of the line left on strokes that end on it go (a 4's
     arms under the line above). A frame or a ring the digit touches goes first (see without_frame,
@@ -708,7 +709,8 @@ def _without_lines(mask: np.ndarray, ink: np.ndarray, strength: np.ndarray,
         loosely = _without_line(mask, line, False, strength, loose=True)
         if not np.array_equal(loosely, level) and len(split_digits(loosely)) == 1:
             # An underline reaching well past where the strokes meet it is judged on equal terms.
-            penalty = 0.0 if _underline_past_strokes(line, UNDERLINE_CLEAR) else LOOSE_LINE_PENALTY
+            clear = _underline_past_strokes(line, UNDERLINE_CLEAR, UNDERLINE_THICKNESS)
+            penalty = 0.0 if clear else LOOSE_LINE_PENALTY
             level = loosely if _reads_likelier(score, strength, noise, loosely, level, penalty) else level
         # Of a line taken out, a stroke lying along it (fainter) stays where the digit reads better
         # with it, and the stubs go where it reads clearly better without them. A line the model
@@ -1168,10 +1170,11 @@ def _widened(places: np.ndarray, size: int) -> np.ndarray:
     return met[:-2] | met[1:-1] | met[2:]
 
 
-def _underline_past_strokes(line: _LineNearDigit | None, reach: float = UNDERLINE_REACH) -> bool:
-    """Whether a line under the rest of the digit (80% of it above), thin as the strict rule wants,
-    reaches `reach` of the height past the outermost places where the digit's strokes meet
-    it: an underline touched by a 4's stem or a 0's bottom, however little it reaches past the
+def _underline_past_strokes(line: _LineNearDigit | None, reach: float = UNDERLINE_REACH,
+                            thickness: float = LINE_THICKNESS) -> bool:
+    """Whether a line under the rest of the digit (80% of it above), at most `thickness` of the
+    height thick, reaches `reach` of the height past the outermost places where the digit's strokes
+    meet it: an underline touched by a 4's stem or a 0's bottom, however little it reaches past the
     digit; a 2's base starts where its stroke comes down, a shape's bottom side where its sides do."""
     if line is None:
         return False
@@ -1181,7 +1184,7 @@ def _underline_past_strokes(line: _LineNearDigit | None, reach: float = UNDERLIN
     height = rest_rows.max() - rest_rows.min() + 1
     margin = reach * (height + line.thickness)
     met = line.xs[near]
-    return (line.thickness <= max(3, LINE_THICKNESS * height)
+    return (line.thickness <= max(3, thickness * height)
             and line.first <= met.min() - margin and line.last >= met.max() + margin)
 
 

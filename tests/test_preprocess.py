@@ -676,7 +676,7 @@ def test_a_short_underline_goes_where_the_digit_reads_better_without_it(model, m
 def test_an_underline_reaching_well_past_the_strokes_goes_unless_the_digit_reads_better_with_it(model, mnist):
     # An underline touched by a 4's stem or a 7's foot qualifies loosely, and went only where the
     # digit read e times likelier without it: with it, many read as a sure 1 or 2, which nothing can
-    # beat e times over. Reaching 15% of the height past the strokes that meet it, the model now
+    # beat e times over. Thin, reaching 15% of the height past the strokes that meet it, the model now
     # decides on equal terms. The first 60 4s and 7s underlined by hand (render_underlined, seed 1):
     # 44 read right and sure before, 54 now.
     labels = mnist.test_labels.numpy()
