@@ -588,19 +588,25 @@ def test_a_round_bottom_lying_on_a_line_does_not_keep_it(model, mnist):
     assert read_right(model, pictures, labels[chosen]) >= 53
 
 
+def fives_and_sevens_on_sheets(mnist, below_top: int):
+    """The test set's first 40 5s and 7s, each as (sheet(), the row `below_top` pixels under its top
+    ink there, its label): where the line above may run through its bar."""
+    labels = mnist.test_labels.numpy()
+    for i in np.flatnonzero(np.isin(labels, (5, 7)))[:40]:
+        digit = mnist.test_images[i].numpy()
+        top = 140 + 5 * np.flatnonzero((digit > 127).any(1)).min()  # sheet()'s digit starts at row 140
+        yield sheet(digit), top + below_top, labels[i]
+
+
 def test_a_bar_lying_along_a_blurred_line_keeps_what_stands_out_of_it(model, mnist):
     # A photographed line's blurred shoulders widen what the line rule takes out; a 5's or a 7's bar
     # under the line above lies in them. The first 40 5s and 7s with a thick line through their top
     # row, blurred: 29 read right when the whole widened band went, 32 now.
-    labels = mnist.test_labels.numpy()
     right = 0
-    for i in np.flatnonzero(np.isin(labels, (5, 7)))[:40]:
-        digit = mnist.test_images[i].numpy()
-        row = 140 + 5 * np.flatnonzero((digit > 127).any(1)).min() + 2  # sheet()'s digit starts at row 140
-        page = sheet(digit)
+    for page, row, label in fives_and_sevens_on_sheets(mnist, below_top=2):
         page[row - 3:row + 3] = 0.28
         page = np.asarray(Image.fromarray((page * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3)), np.float32) / 255
-        right += model.probabilities(to_mnist(page)[None]).argmax() == labels[i]
+        right += model.probabilities(to_mnist(page)[None]).argmax() == label
     assert right >= 31
 
 
@@ -610,14 +616,10 @@ def test_a_bar_lying_along_a_fainter_line_is_kept(model, mnist):
     # the bar with them. The first 40 5s and 7s with such a line 2 px thick through their top row,
     # photographed: 27 read right and sure before, 32 with this rule, 36 with the stubs of the line
     # on the strokes' ends taken off too (see the next test).
-    labels = mnist.test_labels.numpy()
     right = 0
-    for i in np.flatnonzero(np.isin(labels, (5, 7)))[:40]:
-        digit = mnist.test_images[i].numpy()
-        row = 140 + 5 * np.flatnonzero((digit > 127).any(1)).min() + 4  # sheet()'s digit starts at row 140
-        page = sheet(digit)
+    for page, row, label in fives_and_sevens_on_sheets(mnist, below_top=4):
         page[row - 5:row + 5] = np.minimum(page[row - 5:row + 5], 0.88 - 0.6 * (0.88 - 0.2))
-        right += read_right_and_sure(model, photographed(np.repeat(page[..., None], 3, -1)), labels[i])
+        right += read_right_and_sure(model, photographed(np.repeat(page[..., None], 3, -1)), label)
     assert right >= 34
 
 
