@@ -1144,11 +1144,10 @@ def _line_stays(line: _LineNearDigit, columns: int, only_crossing: bool = False)
     (a 1's or a 9's foot on it, a 4's stem through it), a column either side. `only_crossing`: only
     where strokes meet it from both sides, so that a stroke ending on it (a 4's arms under the line
     above, a 0 resting on an underline) keeps no stub of the line."""
+    meeting = _strokes_at(line)
     if not only_crossing:
-        return _widened(line.xs[_strokes_at(line)], columns)
-    rows, rest = line.rows, line.rest
-    above = rest & (rows >= line.top - 3) & (rows < line.top)
-    below = rest & (rows > line.bottom) & (rows <= line.bottom + 3)
+        return _widened(line.xs[meeting], columns)
+    above, below = meeting & (line.rows < line.top), meeting & (line.rows > line.bottom)
     return _widened(line.xs[above], columns) & _widened(line.xs[below], columns)
 
 

@@ -636,18 +636,24 @@ def test_only_strokes_through_a_line_keep_its_pixels_when_asked():
         assert kept[10:12, 40:43].any() != only_crossing  # the stub on the stroke's end stays only by default
 
 
+def right_and_sure_of_the_first(model, mnist, digits: tuple[int, ...], render, count: int = 60, seed: int = 1) -> int:
+    """How many of the test set's first `count` digits of the kinds `digits`, each drawn by
+    `render(digit, rng)` (one generator of `seed` for all, in order), read right and sure."""
+    labels = mnist.test_labels.numpy()
+    rng = np.random.default_rng(seed)
+    return sum(read_right_and_sure(model, render(mnist.test_images[i].numpy(), rng), labels[i])
+               for i in np.flatnonzero(np.isin(labels, digits))[:count])
+
+
 def test_a_stroke_ending_on_a_line_keeps_no_stub_of_it(model, mnist):
     # Where a stroke meets the line, the line's pixels under it stayed, so that a stroke crossing it
     # is not cut; under the ends of a 4's arms touching the line above, or of a 0 resting on an
     # underline, that stub closed the 4's top or gave the 0 a base (read as a 9, a 2 or unsure).
     # The first 60 0s and 4s, each on a line (on_a_line, seed 1), photographed: 43 read right and
     # sure with the stubs, 54 now.
-    labels = mnist.test_labels.numpy()
-    chosen = np.flatnonzero(np.isin(labels, (0, 4)))[:60]
-    rng = np.random.default_rng(1)
-    right = sum(read_right_and_sure(model, render_photo(on_a_line(mnist.test_images[i].numpy(), rng), rng), labels[i])
-                for i in chosen)
-    assert right >= 52
+    def on_a_photographed_line(digit, rng):
+        return render_photo(on_a_line(digit, rng), rng)
+    assert right_and_sure_of_the_first(model, mnist, (0, 4), on_a_photographed_line) >= 52
 
 
 def test_a_short_underline_goes_where_the_digit_reads_better_without_it(model, mnist):
@@ -681,12 +687,7 @@ def test_an_underline_reaching_well_past_the_strokes_goes_unless_the_digit_reads
     # beat e times over. Thin, reaching 15% of the height past the strokes that meet it, the model now
     # decides on equal terms. The first 60 4s and 7s underlined by hand (render_underlined, seed 1):
     # 44 read right and sure before, 54 now.
-    labels = mnist.test_labels.numpy()
-    chosen = np.flatnonzero(np.isin(labels, (4, 7)))[:60]
-    rng = np.random.default_rng(1)
-    right = sum(read_right_and_sure(model, render_underlined(mnist.test_images[i].numpy(), rng), labels[i])
-                for i in chosen)
-    assert right >= 52
+    assert right_and_sure_of_the_first(model, mnist, (4, 7), render_underlined) >= 52
 
 
 def test_a_digits_own_bars_and_bases_are_not_taken_for_a_line(mnist):
