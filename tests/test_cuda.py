@@ -84,7 +84,7 @@ def test_the_committed_model_under_cuda_autocast_agrees_with_the_cpu(mnist):
 def test_augmentation_on_cuda_is_per_image_and_fixed_by_the_seed(mnist):
     # The improved model's recipe with every augmentation on, so that each draws on the GPU.
     config = dataclasses.replace(MODELS["improved_cnn"].defaults, erase=0.5, thickness=0.5, one_flags=0.5,
-                                 elastic=1.0, aspect=0.1)
+                                 elastic=1.0, aspect=0.1, fill=0.5)
     images = to_float(mnist.train_images[:256]).to(CUDA)
     labels = mnist.train_labels[:256].to(CUDA)
     torch.manual_seed(3)
