@@ -1314,6 +1314,7 @@ DOT_GRID_LEAST, DOT_GRID_MOST = 25, 2000  # specks that can make a dot grid (a g
 LINE_ANGLES = ([(angle, 0.0) for angle in range(-6, 7)]
                + [(angle, spread) for angle in (-2, 0, 2) for spread in (-8.0, -4.0, 4.0, 8.0)])
 FAN_MARGIN = 1.25
+LINE_DRIFT = 2  # rows (at half the working size) a line may stray from the slope it was found at
 
 
 @functools.lru_cache(maxsize=2)
@@ -1361,6 +1362,9 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     # comes in three or more lines; a thick stroke, or a long stroke or two (a 1, the sides of a
     # 0 cropped tight), is not ruling.
     around = _median(sliding_window_view(np.pad(along, ((0, 0), (5, 5)), mode="edge"), 11, axis=1), axis=2)
+    # The first and last rows have no rows beyond them: what is around them is the rows inside (a
+    # squared sheet's outermost line may lie there, the sheet seen askew).
+    around[:, 0], around[:, -1] = _median(along[:, 1:6], axis=1), _median(along[:, -6:-1], axis=1)
     # A line on paper at least doubles the ink of the rows around it; inside a thick stroke (a
     # large digit drawn with a brush) the rows' ink only ripples.
     standing = along - around
@@ -1413,15 +1417,33 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
     sheared_strength = strength[rows.clip(0, h - 1), columns]
     reach = max(4, w // 6)
     for start, end in zip(*_bands(line.any(1))):
+        # A line a little off the slope it was found at (a curled sheet, a lens's bend) strays from
+        # its band by a row or two along part of its length: the band is also followed where it went.
+        band = np.arange(start, end)[:, None]
+        strayed = (band + _line_drift(sheared_strength, start, end, reach)).clip(0, h - 1)
         # A running median of the line's darkest row, over a stretch longer than a digit crossing it,
         # capped at twice its median over its whole length: a stroke lying along it for a while is
         # not its level.
-        peak = sheared_strength[start:end].max(0)
+        peak = np.maximum(sheared_strength[start:end], np.take_along_axis(sheared_strength, strayed, 0)).max(0)
         local = _median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
         local = np.minimum(local, 2 * _median(peak[line[start:end].any(0)]))
-        on_picture = inside[start:end]
-        ys, xs = rows[start:end][on_picture], columns[start:end][on_picture]
-        found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
+        for band_rows in (np.broadcast_to(band, strayed.shape), strayed):
+            on_picture = np.take_along_axis(inside, band_rows, 0)
+            ys, xs = np.take_along_axis(rows, band_rows, 0)[on_picture], columns[start:end][on_picture]
+            found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
+
+
+def _line_drift(sheared_strength: np.ndarray, start: int, end: int, reach: int) -> np.ndarray:
+    """For each column of the sheared picture, how many rows (up to LINE_DRIFT either way) the line
+    found in rows `start` to `end` has strayed there: where its darkest row lies, as a running median
+    over 2 `reach` + 1 columns, so that a stroke crossing the line or lying along it a while does not
+    pull it."""
+    h = sheared_strength.shape[0]
+    centre = start + int(np.argmax(_median(sheared_strength[start:end], axis=1)))
+    shifts = np.arange(-LINE_DRIFT, LINE_DRIFT + 1)
+    darkest = shifts[np.argmax(sheared_strength[(centre + shifts).clip(0, h - 1)], axis=0)]
+    drift = _median(sliding_window_view(np.pad(darkest, reach, mode="reflect"), 2 * reach + 1), axis=1)
+    return np.round(drift).astype(int)
 
 
 def _bands(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
