@@ -105,6 +105,7 @@ FRAME_FILLING_EVIDENCE = 1.25
 # Ink covering more than this share of a side of the picture is a desk or a sheet's edge, not a
 # digit's strokes ending there (a 0's flattest curve may cover half of one).
 DESK_SIDE = 0.8
+SHADOW_LEAN = 0.25  # ink leaning this much to one side of its runs across (see _lean_across) is a shadow's
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -1515,6 +1516,9 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
     usable = has_strong & (area >= 0.0005 * smallest * h * w) & ~horizontal_line
+    # Nor is a shadow along a sheet's edge, darkest at the edge and fading into the paper: a pen's
+    # stroke is darkest inside, however thick.
+    usable &= _lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN
     if on_lines is not None:
         usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
@@ -1607,6 +1611,39 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         box = [top[kept].min(), left[kept].min(), bottom[kept].max(), right[kept].max()]
 
 
+def _lean_across(labels: np.ndarray, count: int, ink: np.ndarray, tall: np.ndarray, least: int = 8) -> np.ndarray:
+    """For components 1..count of `labels` at least `least` pixels wide (see _stroke_widths): how
+    far their ink leans to one side across them, row by row where they are `tall`, column by column
+    elsewhere: the mean over those runs of `least` pixels or more (weighted by length, leaving out
+    those cut by the picture's edge; shorter ones lean by where the pixel grid cuts their edges) of
+    (second half's ink - first half's) / (both halves'). Near 0 for a stroke, darkest in its middle;
+    about 0.5 for ink fading from one side to the other; 0 for a thinner component, whose long runs
+    are along its strokes, where ink may fade as the pen runs dry."""
+    leans = []
+    for along, values in ((labels, ink), (labels.T, ink.T)):
+        width = along.shape[1] + 2  # a column of paper each side keeps the rows' runs apart
+        flat = np.pad(along, ((0, 0), (1, 1))).ravel()
+        running = np.concatenate([[0.0], np.cumsum(np.pad(np.clip(values, 0, None), ((0, 0), (1, 1))).ravel())])
+        starts = np.flatnonzero((flat[1:] != flat[:-1]) & (flat[1:] != 0)) + 1
+        ends = np.flatnonzero((flat[:-1] != flat[1:]) & (flat[:-1] != 0)) + 1
+        length, quarter = ends - starts, (ends - starts) // 4
+        # The ink of each run's quarters, the middle pixels of a run not a multiple of 4 left out.
+        q1, q2 = running[starts + quarter] - running[starts], running[starts + 2 * quarter] - running[starts + quarter]
+        q3, q4 = running[ends - quarter] - running[ends - 2 * quarter], running[ends] - running[ends - quarter]
+        counted = ((length >= least) & (starts % width != 1) & (ends % width != width - 1)
+                   & (q1 + q2 > 0) & (q3 + q4 > 0))
+        safe = lambda values: np.where(counted, values, 1)  # noqa: E731
+        # Towards its darker half, and within its lighter half too: a shadow fades all the way,
+        # where a stroke with a faint patch beside it (a smudge) steps down, then stays flat.
+        halves = (q3 + q4 - q1 - q2) / safe(q1 + q2 + q3 + q4)
+        lighter = np.where(halves > 0, (q2 - q1) / safe(q1 + q2), (q3 - q4) / safe(q3 + q4))
+        lean = np.where(counted, length * np.sign(halves) * np.minimum(np.abs(halves), np.clip(lighter, 0, None)), 0)
+        total = np.bincount(flat[starts], weights=lean, minlength=count + 1)[1:]
+        runs = np.bincount(flat[starts], weights=np.where(counted, length, 0), minlength=count + 1)[1:]
+        leans.append(np.abs(total) / np.maximum(runs, 1))
+    return np.where(_stroke_widths(labels, count) >= least, np.where(tall, *leans), 0.0)
+
+
 def _surrounded(labels: np.ndarray, rings: np.ndarray, top: np.ndarray, bottom: np.ndarray, left: np.ndarray,
                 right: np.ndarray) -> np.ndarray:
     """(len(rings), components): which components (boxes `top`...`right`) each of the `rings` lies
@@ -1643,18 +1680,25 @@ def _objects(labels: np.ndarray, ink: np.ndarray, digit_like: np.ndarray, level:
     peak = np.zeros(count + 1, ink.dtype)
     np.maximum.at(peak, labels.ravel(), ink.ravel())
     core = np.where(ink >= 0.3 * peak[labels], labels, 0)
-    outline = np.bincount(np.concatenate(_sides(core)), minlength=count + 1)  # the picture's edge closes it
-    for before, after in ((core[:-1], core[1:]), (core[:, :-1], core[:, 1:])):
-        edge = before != after
-        outline += np.bincount(before[edge], minlength=count + 1) + np.bincount(after[edge], minlength=count + 1)
     area = np.bincount(core.ravel(), minlength=count + 1)
-    stroke = (2 * area / np.maximum(outline, 1))[1:]
+    stroke = _stroke_widths(core, count)
     writing = (digit_like & (area[1:] >= least_area) & (np.maximum(height, width) >= least_size)
                & (height >= 0.5 * width))
     for i in np.flatnonzero(digit_like):
         others = writing & (np.arange(count) != i) & (level >= 0.5 * level[i])
         objects[i] = others.any() and stroke[i] >= THICKEST_WRITING * stroke[others].min()
     return objects
+
+
+def _stroke_widths(labels: np.ndarray, count: int) -> np.ndarray:
+    """The mean width of components 1..count of `labels`: each one's area over half its outline
+    (which the picture's edge closes)."""
+    outline = np.bincount(np.concatenate(_sides(labels)), minlength=count + 1)
+    for before, after in ((labels[:-1], labels[1:]), (labels[:, :-1], labels[:, 1:])):
+        edge = before != after
+        outline += np.bincount(before[edge], minlength=count + 1) + np.bincount(after[edge], minlength=count + 1)
+    area = np.bincount(labels.ravel(), minlength=count + 1)
+    return (2 * area / np.maximum(outline, 1))[1:]
 
 
 def ink_box(ink: np.ndarray, trim: float = 0.002) -> tuple[slice, slice]:

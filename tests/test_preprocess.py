@@ -1185,6 +1185,34 @@ def test_a_flag_on_a_1_and_a_bar_across_a_7(model, mnist):
     assert read_right(model, pictures, labels[chosen]) >= 35
 
 
+def sheet_edge_in_shadow(top=30, bottom=200, width=40, desk=True, marker=False) -> np.ndarray:
+    """Paper beside a sheet's edge (a dark desk on the left, the edge itself catching the light)
+    with a shadow along it from row `top` to `bottom`, darkest at the edge and fading into the paper
+    over `width` pixels; with `marker`, a bar as thick as a marker's stroke to the right of it,
+    fading from top to bottom as the marker runs dry."""
+    page = np.full((220, 200), 0.85, np.float32)
+    page[top:bottom, 22:22 + width] -= np.linspace(0.2, 0, width)[None]
+    if desk:
+        page[:, :20] = 0.3
+    page[:, 20:22] = 0.95
+    if marker:
+        page[60:170, 120:135] = np.linspace(0.15, 0.65, 110)[:, None]
+    page = np.asarray(Image.fromarray((page * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(1.0)), np.float32) / 255
+    return np.clip(page + np.random.default_rng(0).normal(0, 0.01, page.shape), 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("shadow", [{}, dict(top=0), dict(bottom=220), dict(width=60), dict(desk=False)])
+def test_a_shadow_along_a_sheets_edge_is_no_digit(shadow):
+    # Read as a thick 1 before (all five; in the selection's blank sheets, two sure 1s of 300): it
+    # is ink fading from one side, where a pen's stroke, however thick, is darkest inside (fading
+    # along its length is no shadow's sign).
+    with pytest.raises(ImageError, match="no digit found"):
+        to_mnist(sheet_edge_in_shadow(**shadow))
+    ink = _smooth(ink_map(sheet_edge_in_shadow(marker=True, **shadow)))
+    kept = find_digit(ink, noise_level(ink))[0]
+    assert kept[60:170, 122:133].all() and not kept[:, :100].any()
+
+
 def test_photos_of_a_blank_sheet_are_mostly_refused():
     # The hard photos' desks, sheet edges, rulings and shadows with nothing written: 29 of these 30
     # refused (25 while strips of desk along a side, in pieces, were still read as a 1; README).
