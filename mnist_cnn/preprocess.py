@@ -1419,17 +1419,21 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
     reach = max(4, w // 6)
     for start, end in zip(*_bands(line.any(1))):
         # A line a little off the slope it was found at (a curled sheet, a lens's bend) strays from
-        # its band by a row or two along part of its length: the band is also followed where it went.
+        # its band by a row or two along part of its length, leaving the band fainter: it is
+        # followed where it went. (Inside a thick stroke taken for a line, the band is as dark.)
         band = np.arange(start, end)[:, None]
         strayed = (band + _line_drift(sheared_strength, start, end, reach)).clip(0, h - 1)
+        peak = sheared_strength[start:end].max(0)
+        strayed_peak = np.take_along_axis(sheared_strength, strayed, 0).max(0)
+        moved = peak < 0.8 * strayed_peak
+        peak = np.where(moved, strayed_peak, peak)
         # A running median of the line's darkest row, over a stretch longer than a digit crossing it,
         # capped at twice its median over its whole length: a stroke lying along it for a while is
         # not its level.
-        peak = np.maximum(sheared_strength[start:end], np.take_along_axis(sheared_strength, strayed, 0)).max(0)
         local = _median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
         local = np.minimum(local, 2 * _median(peak[line[start:end].any(0)]))
-        for band_rows in (np.broadcast_to(band, strayed.shape), strayed):
-            on_picture = np.take_along_axis(inside, band_rows, 0)
+        for band_rows, where in ((np.broadcast_to(band, strayed.shape), True), (strayed, moved)):
+            on_picture = np.take_along_axis(inside, band_rows, 0) & where
             ys, xs = np.take_along_axis(rows, band_rows, 0)[on_picture], columns[start:end][on_picture]
             found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
 
