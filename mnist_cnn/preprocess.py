@@ -1618,11 +1618,12 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
 def _lean_across(labels: np.ndarray, count: int, ink: np.ndarray, tall: np.ndarray, least: int = 8) -> np.ndarray:
     """For components 1..count of `labels` at least `least` pixels wide (see _stroke_widths): how
     far their ink leans to one side across them, row by row where they are `tall`, column by column
-    elsewhere: the mean over those runs of `least` pixels or more (weighted by length, leaving out
-    those cut by the picture's edge; shorter ones lean by where the pixel grid cuts their edges) of
-    (second half's ink - first half's) / (both halves'). Near 0 for a stroke, darkest in its middle;
-    about 0.5 for ink fading from one side to the other; 0 for a thinner component, whose long runs
-    are along its strokes, where ink may fade as the pen runs dry."""
+    elsewhere. Each run of `least` pixels or more (shorter ones lean by where the pixel grid cuts
+    their edges; those cut by the picture's edge are left out) leans by (darker half's ink -
+    lighter half's) / (both halves'), or by as much within its lighter half if less; the mean,
+    weighted by length. Near 0 for a stroke, darkest in its middle; about 0.5 for ink fading from
+    one side to the other; 0 for a thinner component, whose long runs are along its strokes, where
+    ink may fade as the pen runs dry."""
     leans = []
     for along, values in ((labels, ink), (labels.T, ink.T)):
         width = along.shape[1] + 2  # a column of paper each side keeps the rows' runs apart
@@ -1636,11 +1637,12 @@ def _lean_across(labels: np.ndarray, count: int, ink: np.ndarray, tall: np.ndarr
         q3, q4 = running[ends - quarter] - running[ends - 2 * quarter], running[ends] - running[ends - quarter]
         counted = ((length >= least) & (starts % width != 1) & (ends % width != width - 1)
                    & (q1 + q2 > 0) & (q3 + q4 > 0))
-        safe = lambda values: np.where(counted, values, 1)  # noqa: E731
+        def share(part, whole):  # over the runs counted, whose halves hold ink; 0 elsewhere
+            return np.divide(part, whole, out=np.zeros(len(starts)), where=counted)
         # Towards its darker half, and within its lighter half too: a shadow fades all the way,
         # where a stroke with a faint patch beside it (a smudge) steps down, then stays flat.
-        halves = (q3 + q4 - q1 - q2) / safe(q1 + q2 + q3 + q4)
-        lighter = np.where(halves > 0, (q2 - q1) / safe(q1 + q2), (q3 - q4) / safe(q3 + q4))
+        halves = share(q3 + q4 - q1 - q2, q1 + q2 + q3 + q4)
+        lighter = np.where(halves > 0, share(q2 - q1, q1 + q2), share(q3 - q4, q3 + q4))
         lean = np.where(counted, length * np.sign(halves) * np.minimum(np.abs(halves), np.clip(lighter, 0, None)), 0)
         total = np.bincount(flat[starts], weights=lean, minlength=count + 1)[1:]
         runs = np.bincount(flat[starts], weights=np.where(counted, length, 0), minlength=count + 1)[1:]
