@@ -105,7 +105,8 @@ FRAME_FILLING_EVIDENCE = 1.25
 # Ink covering more than this share of a side of the picture is a desk or a sheet's edge, not a
 # digit's strokes ending there (a 0's flattest curve may cover half of one).
 DESK_SIDE = 0.8
-SHADOW_LEAN = 0.25  # ink leaning this much to one side of its runs across (see _lean_across) is a shadow's
+SHADOW_LEAN = 0.25  # ink leaning this much to one side of its runs across (see _lean_across) is a shadow's,
+SHADOW_DARKEST = 0.3  # where on average fainter than this (a shadow takes a little of the light)
 DECODED_LEAST = 6 * WORKING_SIZE  # a large JPEG is decoded smaller, its long side no shorter than this
 
 
@@ -1520,12 +1521,13 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     horizontal_line = (width >= 0.6 * w) & (height <= 0.15 * width)
     vertical_line = (height >= 0.6 * h) & (width <= 0.15 * height)
     usable = has_strong & (area >= 0.0005 * smallest * h * w) & ~horizontal_line
-    # Nor is a shadow along a sheet's edge, darkest at the edge and fading into the paper: a pen's
-    # stroke is darkest inside, however thick.
-    usable &= _lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN
+    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
+    level = mass / np.maximum(area, 1)  # each component's mean ink
+    # Nor is a shadow along a sheet's edge, faint, darkest at the edge and fading into the paper: a
+    # pen's stroke is darkest inside, however thick (a stroke's junction, thick, may lean: it is dark).
+    usable &= (_lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN) | (level >= SHADOW_DARKEST)
     if on_lines is not None:
         usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
-    mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it
     # may belong to one (a 7's or a 5's bar drawn apart): it joins a digit, it does not start one.
     flat = (width >= 0.15 * w) & (height <= 0.15 * width)
@@ -1539,7 +1541,6 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     rings = among[ring]
     candidates[rings] = False
     # Nor is a pen lying beside the digit, an eraser, a blot: far thicker than the writing.
-    level = mass / np.maximum(area, 1)  # each component's mean ink
     objects = _objects(labels, ink, candidates & ~flat, level, height, width, 0.0015 * smallest * h * w,
                        0.08 * max(h, w))
     usable &= ~objects
