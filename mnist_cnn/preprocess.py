@@ -657,9 +657,7 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
         dots = dot_grid_level(ink, noise, lines > 0)
         lines = dots if dots.any() else lines
     if lines.any():
-        # A line's own pixels go to the paper's level; darker ink where the digit crosses it stays
-        # as it is (from twice the line's level up), so that the stroke is not cut there.
-        cleaned = np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
+        cleaned = without_ruling(ink, lines)
         # What is left mostly on the lines' own pixels (no darker than twice the line) is what the
         # subtraction missed of them, not a digit; a digit's stroke along a line is darker than that.
         # Where nothing is left (a stroke cropped tight, taken for one of the lines), the picture is
@@ -1244,6 +1242,13 @@ def ruling_level(ink: np.ndarray, noise: float, fraction: float = 0.65, shrunk: 
             _line_levels(found, strength, *lines)  # `found` is a view of `level`: written through
     # Back to full size, widened by a pixel each side: a blurred line is wider than its core.
     return _square_filter(level.repeat(2, 0).repeat(2, 1)[:h, :w], 3, np.maximum)
+
+
+def without_ruling(ink: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """The ink with the ruling (`lines`, see ruling_level) taken out: a line's own pixels go to the
+    paper's level; darker ink where the digit crosses it stays as it is (from twice the line's
+    level up), so that the stroke is not cut there."""
+    return np.where(ink >= 2 * lines, ink, 2 * (ink - lines))
 
 
 def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = None) -> np.ndarray:

@@ -16,7 +16,8 @@ from mnist_cnn.preprocess import (WEAK_POLARITY, ImageError, _among, _filled_she
                                   _two_classes_threshold, _without_line, _without_separate_underline, cropped_to_ink,
                                   dot_grid_level, find_digit, ink_levels, ink_map, label_components, noise_level,
                                   polarity_evidence, polarity_in_doubt, read_image, read_picture_digits,
-                                  ruling_level, to_gray, to_mnist, without_frame, without_ring, without_underline, working_gray)
+                                  ruling_level, to_gray, to_mnist, without_frame, without_ring, without_ruling, without_underline,
+                                  working_gray)
 from tools.evaluate import load_set
 from tools.photo_like import (FONTS, PAGE_SPREAD, SHEET_SPREAD, _jpeg, continental_strokes, on_a_line, render_canvas,
                               render_hard_photo, render_non_digit, render_note, render_photo, render_tight_photo,
@@ -201,8 +202,7 @@ def left_of_each_line(page: np.ndarray, columns: list) -> list[float]:
     takes it out); about 0.13 where only the crossings with the rows stay (ink there is twice a line's)."""
     ink = _smooth(ink_map(page))
     noise = noise_level(ink)
-    lines = ruling_level(ink, noise)
-    weak = ink_levels(np.where(ink >= 2 * lines, ink, 2 * (ink - lines)), noise)[0]
+    weak = ink_levels(without_ruling(ink, ruling_level(ink, noise)), noise)[0]
     left = []
     for xs in columns:
         ys = np.flatnonzero((xs >= 0) & (xs < page.shape[1] - 1))
