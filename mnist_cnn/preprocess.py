@@ -1273,7 +1273,12 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
         return none
     area = np.bincount(labels.ravel(), minlength=count + 1)
     area[0] = 0
-    quarters = None if lines is None else _on_lines_by_quarter(labels, lines & (labels != np.argmax(area)))
+    # The digit is the largest piece, or the largest inside the picture where a strip of shadow
+    # along an edge, its dots run together, is larger.
+    inside = area.copy()
+    inside[np.concatenate(_sides(labels))] = 0
+    digit = _among(labels, np.array([np.argmax(area), np.argmax(inside)]))
+    quarters = None if lines is None else _on_lines_by_quarter(labels, lines & ~digit)
     # The dots are among the specks: where the specks do not make the lines' ink, the dots do not.
     if quarters is not None and not _make_the_lines(speck, quarters):
         return none
@@ -1322,6 +1327,7 @@ LINE_ANGLES = ([(angle, 0.0) for angle in range(-6, 7)]
                + [(angle, spread) for angle in (-2, 0, 2) for spread in (-8.0, -4.0, 4.0, 8.0)])
 FAN_MARGIN = 1.25
 LINE_DRIFT = 2  # rows (at half the working size) a line may stray from the slope it was found at
+STRAYED_DARKEST = 1.25  # where it strays, no darker than this times its level along its band
 
 
 @functools.lru_cache(maxsize=2)
@@ -1426,12 +1432,16 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
     for start, end in zip(*_bands(line.any(1))):
         # A line a little off the slope it was found at (a curled sheet, a lens's bend) strays from
         # its band by a row or two along part of its length, leaving the band fainter: it is
-        # followed where it went. (Inside a thick stroke taken for a line, the band is as dark.)
-        band = np.arange(start, end)[:, None]
-        strayed = (band + _line_drift(sheared_strength, start, end, reach)).clip(0, h - 1)
-        peak = sheared_strength[start:end].max(0)
+        # followed where it went, at about its own level. A stroke lying beside it is darker than
+        # it; inside a thick stroke taken for a line, the band is as dark. (The band takes in the
+        # line's middle where it was found a row off it, as at the picture's edge.)
+        centre = _line_centre(sheared_strength, start, end)
+        band = np.arange(min(start, centre), max(end, centre + 1))[:, None]
+        strayed = (band + _line_drift(sheared_strength, centre, reach)).clip(0, h - 1)
+        peak = sheared_strength[band[:, 0]].max(0)
+        level = _median(peak[line[start:end].any(0)])
         strayed_peak = np.take_along_axis(sheared_strength, strayed, 0).max(0)
-        moved = peak < 0.8 * strayed_peak
+        moved = (peak < 0.8 * strayed_peak) & (strayed_peak <= STRAYED_DARKEST * level)
         peak = np.where(moved, strayed_peak, peak)
         # A running median of the line's darkest row, over a stretch longer than a digit crossing it,
         # capped at twice its median over its whole length: a stroke lying along it for a while is
@@ -1440,17 +1450,22 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
         local = np.minimum(local, 2 * _median(peak[line[start:end].any(0)]))
         for band_rows, where in ((np.broadcast_to(band, strayed.shape), True), (strayed, moved)):
             on_picture = np.take_along_axis(inside, band_rows, 0) & where
-            ys, xs = np.take_along_axis(rows, band_rows, 0)[on_picture], columns[start:end][on_picture]
+            ys, xs = np.take_along_axis(rows, band_rows, 0)[on_picture], columns[:len(band)][on_picture]
             found[ys, xs] = np.maximum(found[ys, xs], np.broadcast_to(local, on_picture.shape)[on_picture])
 
 
-def _line_drift(sheared_strength: np.ndarray, start: int, end: int, reach: int) -> np.ndarray:
+def _line_centre(sheared_strength: np.ndarray, start: int, end: int) -> int:
+    """The row, of those found to hold a line (`start` to `end`) and the one either side, darkest
+    along the line (by its median): the search may find a line a row off its middle."""
+    first, last = max(start - 1, 0), min(end + 1, sheared_strength.shape[0])
+    return first + int(np.argmax(_median(sheared_strength[first:last], axis=1)))
+
+
+def _line_drift(sheared_strength: np.ndarray, centre: int, reach: int) -> np.ndarray:
     """For each column of the sheared picture, how many rows (up to LINE_DRIFT either way) the line
-    found in rows `start` to `end` has strayed there: where its darkest row lies, as a running median
-    over 2 `reach` + 1 columns, so that a stroke crossing the line or lying along it a while does not
-    pull it."""
+    along row `centre` has strayed there: where its darkest row lies, as a running median over
+    2 `reach` + 1 columns, so that a stroke crossing the line does not pull it."""
     h = sheared_strength.shape[0]
-    centre = start + int(np.argmax(_median(sheared_strength[start:end], axis=1)))
     shifts = np.arange(-LINE_DRIFT, LINE_DRIFT + 1)
     darkest = shifts[np.argmax(sheared_strength[(centre + shifts).clip(0, h - 1)], axis=0)]
     drift = _median(sliding_window_view(np.pad(darkest, reach, mode="reflect"), 2 * reach + 1), axis=1)
