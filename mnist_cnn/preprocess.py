@@ -139,9 +139,29 @@ def open_gray(path: str | Path | BinaryIO) -> tuple[np.ndarray, int]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(f"image too large, refused as a possible decompression bomb ({error})") from None
     except UnidentifiedImageError:
-        raise ImageError("not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP, AVIF, HEIC...)") from None
+        raise ImageError(_known_other_kind(path)
+                         or "not an image PIL can read (PNG, JPEG, BMP, GIF, TIFF, WebP, AVIF, HEIC...)") from None
     except OSError as error:
         raise ImageError(f"cannot read the image ({error})") from None
+
+
+def _known_other_kind(source: str | Path | BinaryIO) -> str:
+    """What a file Pillow cannot read is, where it is a kind a scanner or a drawing program saves
+    and can export as a picture instead, with how; "" for any other."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as file:
+                start = file.read(1024)
+        else:
+            source.seek(0)
+            start = source.read(1024)
+    except OSError:
+        return ""
+    if start.startswith(b"%PDF"):
+        return "a PDF document, not a picture: export its page as PNG or JPEG (e.g. `pdftoppm -png`)"
+    if b"<svg" in start.lower():
+        return "an SVG drawing (shapes, not pixels): export it as PNG"
+    return ""
 
 
 def _open_image(source: str | Path | BinaryIO) -> Image.Image:
@@ -650,6 +670,7 @@ STRICTER_NOISE = 1.6  # the second look's noise: ink above 4 and 8 times the pap
 def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
                 score: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     weak, strong = ink_levels(ink, noise)
+    photo = noise >= CLEAN_NOISE  # a drawing, or a tiny picture enlarged, has no shadows (see _select_digit)
     lines = ruling_level(ink, noise, shrunk=shrunk)
     if lines.any():
         # A dot grid's rows of dots pass for ruled lines, and subtracted as lines they carve a broad
@@ -664,12 +685,14 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
-        found = _select_unsmudged(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest)
+        found = _select_unsmudged(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest,
+                                  photo=photo)
         if found.any():
             return _without_lines(found, cleaned_weak, cleaned, score, noise), cleaned
-        found = _select_unsmudged(ink, weak, strong, on_lines=line_pixels, smallest=smallest)
+        found = _select_unsmudged(ink, weak, strong, on_lines=line_pixels, smallest=smallest, photo=photo)
         return _without_lines(found, weak, ink, score, noise), ink
-    return _without_lines(_select_unsmudged(ink, weak, strong, smallest=smallest), weak, ink, score, noise), ink
+    return _without_lines(_select_unsmudged(ink, weak, strong, smallest=smallest, photo=photo), weak, ink, score,
+                          noise), ink
 
 
 def _select_unsmudged(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, **options) -> np.ndarray:
@@ -1501,7 +1524,7 @@ def _dilate_rows(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_lines: np.ndarray | None = None,
-                  smallest: float = 1.0) -> np.ndarray:
+                  smallest: float = 1.0, photo: bool = True) -> np.ndarray:
     labels, count = _bridged_components(weak)
     if count == 0:
         return np.zeros_like(weak)
@@ -1543,9 +1566,11 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     usable = has_strong & (area >= 0.0005 * smallest * h * w) & ~horizontal_line
     mass = np.bincount(labels.ravel(), weights=ink.ravel(), minlength=count + 1)[1:]
     level = mass / np.maximum(area, 1)  # each component's mean ink
-    # Nor is a shadow along a sheet's edge, faint, darkest at the edge and fading into the paper: a
-    # pen's stroke is darkest inside, however thick (a stroke's junction, thick, may lean: it is dark).
-    usable &= (_lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN) | (level >= SHADOW_DARKEST)
+    # Nor is a shadow along a sheet's edge in a `photo`, faint, darkest at the edge and fading into the
+    # paper: a pen's stroke is darkest inside, however thick (a stroke's junction, thick, may lean: it
+    # is dark). A tiny picture enlarged has thick, faint strokes fading to one side where its pixels cut them.
+    if photo:
+        usable &= (_lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN) | (level >= SHADOW_DARKEST)
     if on_lines is not None:
         usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
     # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it

@@ -238,8 +238,10 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
     (tmp_path / "notes.png").write_text("not an image")
     Image.new("L", (9000, 9000)).save(tmp_path / "huge.png")  # 81 Mpx: over the 40 Mpx limit
     Image.new("L", (100, 100), 255).save(tmp_path / "blank.png")
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")  # what a scanner's app may save
+    (tmp_path / "seven.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0L9 9"/></svg>')
     result = run_cli(good, tmp_path / "notes.png", tmp_path / "huge.png", tmp_path / "blank.png",
-                     tmp_path / "missing.png", "--model", BASIC_MODEL)
+                     tmp_path / "missing.png", tmp_path / "scan.pdf", tmp_path / "seven.svg", "--model", BASIC_MODEL)
     assert result.returncode == 1
     assert f"{good}: 7 (" in result.stdout
     errors = result.stderr.splitlines()
@@ -247,6 +249,8 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
     assert any("huge.png: error: image too large" in line for line in errors)
     assert any("blank.png: error: no digit found" in line for line in errors)
     assert any("missing.png: error: cannot read the image" in line for line in errors)
+    assert any("scan.pdf: error: a PDF document, not a picture: export its page as PNG" in line for line in errors)
+    assert any("seven.svg: error: an SVG drawing (shapes, not pixels): export it as PNG" in line for line in errors)
 
 
 def test_cli_json_top_k_and_plot(mnist, tmp_path):

@@ -69,13 +69,14 @@ def test_predict_answers_what_the_cli_json_gives(client, seven):
 
 @pytest.mark.parametrize("files, params, status, message", [
     ({"file": ("notes.txt", b"hello, not a picture", "image/png")}, {}, 400, "not an image PIL can read"),
+    ({"file": ("scan.pdf", b"%PDF-1.7\n%%EOF\n", "image/png")}, {}, 400, "a PDF document, not a picture"),
     ({"file": ("empty.png", b"", "image/png")}, {}, 400, "the file is empty"),
     ({"file": ("big.png", b"\x89PNG" + b"\x00" * (3 * 1024 * 1024), "image/png")}, {}, 413, "over the 2 MB limit"),
     ({"file": ("page.html", b"<html></html>", "text/html")}, {}, 415, "is not an image"),
     ({"file": ("blank.png", png(Image.new("L", (100, 100), 255)), "image/png")}, {}, 422, "no digit found"),
     ({"wrong_field": ("x.png", b"x", "image/png")}, {}, 422, "file"),
     ({"file": ("seven.png", b"x", "image/png")}, {"min_confidence": "2"}, 422, "min_confidence"),
-], ids=["not-an-image", "empty", "too-large", "wrong-type", "blank", "no-file-field", "bad-parameter"])
+], ids=["not-an-image", "pdf", "empty", "too-large", "wrong-type", "blank", "no-file-field", "bad-parameter"])
 def test_bad_requests_get_a_4xx_with_a_json_error_and_the_server_goes_on(client, seven, files, params, status,
                                                                         message):
     response = client.post("/predict", files=files, params=params)
