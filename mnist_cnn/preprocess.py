@@ -670,7 +670,8 @@ STRICTER_NOISE = 1.6  # the second look's noise: ink above 4 and 8 times the pap
 def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
                 score: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     weak, strong = ink_levels(ink, noise)
-    photo = noise >= CLEAN_NOISE  # a drawing, or a tiny picture enlarged, has no shadows (see _select_digit)
+    # A drawing, or a tiny picture enlarged, has no shadows (see _select_digit).
+    select = functools.partial(_select_unsmudged, smallest=smallest, photo=noise >= CLEAN_NOISE)
     lines = ruling_level(ink, noise, shrunk=shrunk)
     if lines.any():
         # A dot grid's rows of dots pass for ruled lines, and subtracted as lines they carve a broad
@@ -685,14 +686,12 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
-        found = _select_unsmudged(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels, smallest=smallest,
-                                  photo=photo)
+        found = select(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels)
         if found.any():
             return _without_lines(found, cleaned_weak, cleaned, score, noise), cleaned
-        found = _select_unsmudged(ink, weak, strong, on_lines=line_pixels, smallest=smallest, photo=photo)
+        found = select(ink, weak, strong, on_lines=line_pixels)
         return _without_lines(found, weak, ink, score, noise), ink
-    return _without_lines(_select_unsmudged(ink, weak, strong, smallest=smallest, photo=photo), weak, ink, score,
-                          noise), ink
+    return _without_lines(select(ink, weak, strong), weak, ink, score, noise), ink
 
 
 def _select_unsmudged(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, **options) -> np.ndarray:
@@ -1296,12 +1295,14 @@ def dot_grid_level(ink: np.ndarray, noise: float, lines: np.ndarray | None = Non
         return none
     area = np.bincount(labels.ravel(), minlength=count + 1)
     area[0] = 0
-    # The digit is the largest piece, or the largest inside the picture where a strip of shadow
-    # along an edge, its dots run together, is larger.
-    inside = area.copy()
-    inside[np.concatenate(_sides(labels))] = 0
-    digit = _among(labels, np.array([np.argmax(area), np.argmax(inside)]))
-    quarters = None if lines is None else _on_lines_by_quarter(labels, lines & ~digit)
+    quarters = None
+    if lines is not None:
+        # The digit is the largest piece, or the largest inside the picture where a strip of
+        # shadow along an edge, its dots run together, is larger.
+        inside = area.copy()
+        inside[np.concatenate(_sides(labels))] = 0
+        digit = _among(labels, np.array([np.argmax(area), np.argmax(inside)]))
+        quarters = _on_lines_by_quarter(labels, lines & ~digit)
     # The dots are among the specks: where the specks do not make the lines' ink, the dots do not.
     if quarters is not None and not _make_the_lines(speck, quarters):
         return none
@@ -1462,7 +1463,8 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
         band = np.arange(min(start, centre), max(end, centre + 1))[:, None]
         strayed = (band + _line_drift(sheared_strength, centre, reach)).clip(0, h - 1)
         peak = sheared_strength[band[:, 0]].max(0)
-        level = _median(peak[line[start:end].any(0)])
+        found_at = line[start:end].any(0)
+        level = _median(peak[found_at])
         strayed_peak = np.take_along_axis(sheared_strength, strayed, 0).max(0)
         moved = (peak < 0.8 * strayed_peak) & (strayed_peak <= STRAYED_DARKEST * level)
         peak = np.where(moved, strayed_peak, peak)
@@ -1470,7 +1472,7 @@ def _line_levels(found: np.ndarray, strength: np.ndarray, line: np.ndarray, rows
         # capped at twice its median over its whole length: a stroke lying along it for a while is
         # not its level.
         local = _median(sliding_window_view(np.pad(peak, reach, mode="reflect"), 2 * reach + 1), axis=1)
-        local = np.minimum(local, 2 * _median(peak[line[start:end].any(0)]))
+        local = np.minimum(local, 2 * _median(peak[found_at]))
         for band_rows, where in ((np.broadcast_to(band, strayed.shape), True), (strayed, moved)):
             on_picture = np.take_along_axis(inside, band_rows, 0) & where
             ys, xs = np.take_along_axis(rows, band_rows, 0)[on_picture], columns[:len(band)][on_picture]
