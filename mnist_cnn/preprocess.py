@@ -307,10 +307,13 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool 
     ink -= _paper_level(ink)
     # A clean picture's paper may be one exact level and yet no plain canvas: a screenshot shows the
     # app's grey around a white canvas, in bands narrower than the paper's filter, which took them
-    # for ink. Wherever the picture is at that level, it is paper.
+    # for ink. Wherever the picture is at that level and joined to its edge, it is paper (inside
+    # other ink the same level is a stroke's core: white strokes on a black image on a white page).
     quantised, _, paper = _flat_paper(gray)
     if paper is not None:
-        ink[quantised == paper] = 0
+        flat = quantised == paper
+        labels, _ = label_components(flat)
+        ink[flat & _among(labels, np.concatenate(_sides(labels)))] = 0
     return ink - _median(ink)  # the paper at zero
 
 
@@ -1351,6 +1354,7 @@ LINE_ANGLES = ([(angle, 0.0) for angle in range(-6, 7)]
                + [(angle, spread) for angle in (-2, 0, 2) for spread in (-8.0, -4.0, 4.0, 8.0)])
 FAN_MARGIN = 1.25
 LINE_DRIFT = 2  # rows (at half the working size) a line may stray from the slope it was found at
+STROKE_DARKER = 4.0  # a stroke along the ruling's slope is this many times darker than its lines
 STRAYED_DARKEST = 1.25  # where it strays, no darker than this times its level along its band
 
 
@@ -1409,10 +1413,13 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
     for tried, (_, fan) in enumerate(LINE_ANGLES):
         for k, floor in enumerate(floors):
             on_line = _thin_bands(standing[tried], max(noise, floor), max(3, round(0.02 * h)))
-            score, count = float(standing[tried][on_line].sum()), len(_bands(on_line)[0])
             # A fan must stand out clearly more than parallel lines do: fitted to parallel lines a
             # little askew, it takes most of them and leaves one, which reads as a 1.
-            score /= FAN_MARGIN if fan else 1.0
+            margin = FAN_MARGIN if fan else 1.0
+            if float(standing[tried][on_line].sum()) / margin <= best_score[k]:
+                continue  # (taking strokes out below only lowers the score: looked at where it may win)
+            on_line = _without_strokes(on_line, sheared[tried], along[tried], fraction)
+            score, count = float(standing[tried][on_line].sum()) / margin, len(_bands(on_line)[0])
             # Ruling is lines on paper: three or more of them must also stand out of the rows just
             # beside them, pixel by pixel, not only row by row (see _lines_standing_locally).
             if (count >= 3 and score > best_score[k]
@@ -1421,6 +1428,32 @@ def _parallel_lines(strength: np.ndarray, noise: float, fraction: float, shrunk:
                         & (sheared[tried] >= (around[tried] + 0.5 * standing[tried])[:, None]))
                 best[k], best_score[k], lines[k] = (line, rows[tried], inside[tried]), score, count
     return best[int(np.argmax(lines))]  # the first floor's where as many lines
+
+
+def _without_strokes(on_line: np.ndarray, sheared: np.ndarray, along: np.ndarray, fraction: float) -> np.ndarray:
+    """`on_line` (rows of the sheared picture) without the bands that are a stroke lying at the
+    lines' slope, not a line: a 1's stem between a frame's two sides, or among a desk's grain, makes
+    three "lines" at even spacing. A line's level is its ink where it was found (its row's ink
+    along most of the picture); a stroke is STROKE_DARKER times darker than the set's median line
+    and reaches half its level along less than `fraction` of the picture, where ruling is printed
+    alike all along it."""
+    starts, ends = _bands(on_line)
+    if len(starts) < 3:
+        return on_line
+    levels, present = [], []
+    for start, end in zip(starts, ends):
+        peak = sheared[start:end].max(0)
+        peak = peak[np.isfinite(peak)]
+        found = peak[peak >= along[start:end].max()]
+        level = float(_median(found)) if found.size else 0.0
+        levels.append(level)
+        present.append(np.mean(peak >= 0.5 * level))
+    levels, present = np.array(levels), np.array(present)
+    strokes = (levels > STROKE_DARKER * _median(levels)) & (present < fraction)
+    kept = on_line.copy()
+    for start, end in zip(starts[strokes], ends[strokes]):
+        kept[start:end] = False
+    return kept
 
 
 def _lines_standing_locally(on_line: np.ndarray, standing: np.ndarray, sheared: np.ndarray,
@@ -1971,27 +2004,30 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown:
                      ) -> list[FoundDigit]:
     """read_picture_digits with the polarity from the picture's `evidence` (see polarity_evidence)
     or, where that is in doubt, from the model. A plain canvas (evidence 0) tells its paper and
-    polarity outright, unless what was read there is a filled sheet that the model reads as no digit
-    at all (see _filled_sheet): the commonest level was a flat page around a canvas (a drawing app's
-    dark page around its white canvas, a light one around a black canvas) or a flat desk around a
-    clean note, and the canvas or the note was taken for ink. Then it is read again as a photo is
-    (`canvas` False: the polarity from its detail, or both ways where that is in doubt), and a sure,
-    clearer reading wins."""
+    polarity outright, unless what was read there is a filled sheet (see _filled_sheet): the
+    commonest level was a flat page around a canvas (a drawing app's dark page around its white
+    canvas, a light one around a black canvas, a figure's white page around its black image) or a
+    flat desk around a clean note, and the canvas or the note was taken for ink. Then it is read
+    again as a photo is (`canvas` False: the polarity from its detail), and a sure, clearer reading
+    wins. A photo whose reading is a filled sheet is read the other way round too: its detail, the
+    page's text and edges, took the canvas for ink."""
     plain = canvas and evidence == 0
-    if score is None or not (plain or polarity_in_doubt(gray, evidence)):
+    if score is None:
         return _read_picture(full, gray, _dark_ink(gray, evidence), shown, single, score, sure, chosen=False,
                              canvas=canvas)
+    in_doubt = not plain and polarity_in_doubt(gray, evidence)
     if plain:
         first = functools.partial(_read_picture, full, gray, _dark_ink(gray, evidence), chosen=False)
 
         def second(**reading):  # the detail's evidence is looked at only when needed
             return _read_either_way(full, gray, polarity_evidence(gray, canvas=False), canvas=False, **reading)
     else:
-        first = functools.partial(_read_picture, full, gray, evidence < 0, canvas=canvas)
+        first = functools.partial(_read_picture, full, gray, evidence < 0, canvas=canvas, chosen=in_doubt)
         second = functools.partial(_read_picture, full, gray, evidence > 0, canvas=canvas)
     # The first reading decides, unless the model is unsure of what it found there and reads the
-    # second surely and more clearly. A picture refused one way stays refused: a blank sheet read
-    # the wrong way round is strips of paper between its edges, one a "1".
+    # second surely and more clearly (where the polarity is in doubt, or a sheet was read). A picture
+    # refused one way stays refused: a blank sheet read the wrong way round is strips of paper
+    # between its edges, one a "1".
     least = _sure_log_probability(sure)
     first_seen = {}
     try:
@@ -2000,7 +2036,7 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown:
         if shown is not None:
             shown.update(first_seen)
     read = score(np.stack([digit.image for digit in found]))
-    if read.min() >= least or (plain and not _filled_sheet(first_seen["kept"], read, sure)):
+    if not (_filled_sheet(first_seen["kept"], gray, read, sure, photo=not plain) or (in_doubt and read.min() < least)):
         return found
     seen = {} if shown is not None else None
     try:
@@ -2015,18 +2051,35 @@ def _read_either_way(full: np.ndarray, gray: np.ndarray, evidence: float, shown:
     return other
 
 
-def _filled_sheet(kept: np.ndarray, read: np.ndarray, sure: float) -> bool:
-    """Whether what a reading kept as its digit (`kept`, read with log-probabilities `read`) is a
-    sheet, not a digit: it fills SHEET_FILL of its box or more, the digit's strokes holes in it, and
-    the model reads it as no digit at all (the top digit under a tenth of the threshold `sure`).
-    Chosen on probes of screenshots and notes (0.78 to 0.99 of their box filled, 0.017 at most read
-    as a digit); the digits of MNIST, USPS and Semeion on a plain canvas and read unsure fill 0.78 of
-    their box at most, and those filling 0.7 or more are read 0.12 or higher."""
-    return (kept.any() and kept.sum() >= SHEET_FILL * cropped_to_ink(kept).size
-            and read.max() < _sure_log_probability(sure / 10))
+def _filled_sheet(kept: np.ndarray, gray: np.ndarray, read: np.ndarray, sure: float, photo: bool = False) -> bool:
+    """Whether what a reading kept as its digit (`kept`, in the picture `gray`, read with
+    log-probabilities `read`) is a sheet, not a digit: it fills SHEET_FILL of its box or more, the
+    digit's strokes holes in it, and either those strokes make SHEET_HOLES of the box (a figure's
+    black image on its white page, split into a sure "13") or, on a plain canvas (not a `photo`,
+    where a blotch of ink fills its box and reads as nothing), the model reads it as no digit at
+    all (the top digit under a tenth of the threshold `sure`). The strokes are the pixels inside its
+    outline half the range or more from its level: a thin one, blurred into the sheet's ink, is
+    no hole in it. Chosen on probes of screenshots and notes (0.78 to 0.99 of their box filled,
+    0.017 at most read as a digit); the digits of MNIST, USPS and Semeion on a plain canvas and
+    read unsure fill 0.78 of their box at most, and those filling 0.7 or more are read 0.12 or
+    higher. A thick digit filling its box has few such pixels: a 1 none; of USPS's 2,007 digits,
+    five thick 0s pass, and are read as 0s again."""
+    if not kept.any():
+        return False
+    rows, columns = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
+    box = (slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1))
+    sheet, level = kept[box], gray[box]
+    if sheet.sum() < SHEET_FILL * sheet.size:
+        return False
+    labels, _ = label_components(~sheet)
+    outline = sheet | ~_among(labels, np.concatenate(_sides(labels)))
+    strokes = outline & (np.abs(level - _median(level[sheet])) >= 0.5)
+    return (strokes.sum() >= SHEET_HOLES * sheet.size
+            or (not photo and read.max() < _sure_log_probability(sure / 10)))
 
 
 SHEET_FILL = 0.75
+SHEET_HOLES = 0.02
 
 
 def _sure_log_probability(sure: float) -> float:
