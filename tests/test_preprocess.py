@@ -1490,19 +1490,22 @@ def test_a_flat_page_around_a_canvas_or_a_flat_desk_around_a_note_is_no_plain_ca
 
 def test_a_filled_sheet_is_told_from_a_digit(mnist):
     sure, nothing, unsure, read = 0.36, np.log([0.01]), np.log([0.2]), np.log([0.9])
-    gray = np.full((90, 90), 0.1, np.float32)  # a black canvas
-    gray[20:70, 40:46] = 0.95  # a white 1 drawn on it
-    sheet_kept = gray < 0.5  # the canvas taken for ink, the 1 a hole in it
-    assert _filled_sheet(sheet_kept, gray, nothing, sure)
-    assert _filled_sheet(sheet_kept, gray, read, sure)  # even read as a digit: its strokes are in it
-    assert _filled_sheet(np.ones_like(sheet_kept), gray, read, sure)  # the 1 blurred into the ink kept
-    gray[20:70, 40:45] = 0.1  # a 1 one pixel wide: too little of it to tell, where read as a digit
-    assert not _filled_sheet(np.ones_like(sheet_kept), gray, unsure, sure)
-    assert _filled_sheet(np.ones_like(sheet_kept), gray, nothing, sure)
-    assert not _filled_sheet(np.ones_like(sheet_kept), gray, nothing, sure, photo=True)  # a blotch
+    gray = np.full((120, 120), 0.95, np.float32)  # a white page
+    gray[15:105, 15:105] = 0.1  # a black canvas on it
+    gray[35:85, 55:61] = 0.95  # a white 1 drawn on the canvas
+    canvas = np.zeros_like(gray, bool)
+    canvas[15:105, 15:105] = True
+    assert _filled_sheet(gray < 0.5, gray, nothing, sure)  # the canvas taken for ink, the 1 a hole in it
+    assert _filled_sheet(gray < 0.5, gray, read, sure)  # even read as a digit: the 1's strokes are in it
+    assert _filled_sheet(canvas, gray, read, sure)  # the 1 blurred into the ink kept
+    gray[35:85, 55:60] = 0.1  # a 1 one pixel wide: too little of it to tell, where read as a digit
+    assert not _filled_sheet(canvas, gray, unsure, sure)
+    assert _filled_sheet(canvas, gray, nothing, sure)
+    assert not _filled_sheet(canvas, gray, nothing, sure, photo=True)  # on a photo: a blotch of ink
     paper = np.full((90, 90), 0.95, np.float32)
-    paper[10:80, 30:60] = 0.1  # a thick 1: it fills its box, and nothing lies in it
-    assert not _filled_sheet(paper < 0.5, paper, unsure, sure)
+    paper[10:80, 30:60] = 0.5  # a thick grey 1, its core black: it fills its box, and nothing lies in it
+    paper[20:70, 40:50] = 0.0  # (its core is half the range from its level, away from the page's)
+    assert not _filled_sheet(paper < 0.9, paper, unsure, sure)
     for digit in mnist.test_images[:20].numpy():  # a digit's strokes fill far less of its box
         assert not _filled_sheet(digit > 100, 1 - digit / 255, nothing, sure)
 
