@@ -498,7 +498,7 @@ def test_a_digit_shown_by_matplotlib_in_grey_is_read(model, mnist):
     # White strokes on the image's black square, on the figure's white page. The square was read
     # as the digit ("0", or a sure "13"), and read again as a photo only the same way round; the
     # strokes' cores, white like the page, were taken for its flat paper. The test set's first 30
-    # digits: 25 read right and sure before, 29 now (digit 8, a 5, the model reads unsure as it is).
+    # digits: 25 read right and sure before, 29 now (digit 8, a 5, is read unsure from its own 28x28 file too).
     right = sum(read_right_and_sure(model, shown_by_matplotlib(digit, "gray"), label)
                 for digit, label in zip(mnist.test_images[:30].numpy(), mnist.test_labels[:30].numpy()))
     assert right >= 29
@@ -1514,7 +1514,7 @@ def test_a_black_canvas_on_a_light_apps_page_under_its_title_is_read(model, mnis
     # The app's dark title on its light page makes the picture no plain canvas, and its detail says
     # dark ink: the black canvas was read as the digit (unsure, a "0"). A photo's reading that is such
     # a sheet, the digit's strokes in it, is read the other way round too. The test set's first 30
-    # digits: 25 read right and sure before, 29 now (digit 8, a 5, the model reads unsure as it is).
+    # digits: 25 read right and sure before, 29 now (digit 8, a 5, is read unsure from its own 28x28 file too).
     right = sum(read_right_and_sure(model, app_screenshot(digit, title=True, black_canvas=True), label)
                 for digit, label in zip(mnist.test_images[:30].numpy(), mnist.test_labels[:30].numpy()))
     assert right >= 29
