@@ -311,9 +311,7 @@ def ink_map(gray: np.ndarray, dark_ink: bool | None = None, frame_filling: bool 
     # other ink the same level is a stroke's core: white strokes on a black image on a white page).
     quantised, _, paper = _flat_paper(gray)
     if paper is not None:
-        flat = quantised == paper
-        labels, _ = label_components(flat)
-        ink[flat & _among(labels, np.concatenate(_sides(labels)))] = 0
+        ink[_joined_to_edge(quantised == paper)] = 0
     return ink - _median(ink)  # the paper at zero
 
 
@@ -453,6 +451,12 @@ def _median(values: np.ndarray, axis: int | None = None, keepdims: bool = False)
     return np.take(np.partition(values, middle, axis=axis), middle, axis=axis).mean(axis=axis, keepdims=keepdims)
 
 
+def _joined_to_edge(mask: np.ndarray) -> np.ndarray:
+    """The pixels of `mask` in its connected pieces that reach the picture's edge."""
+    labels, _ = label_components(mask)
+    return mask & _among(labels, np.concatenate(_sides(labels)))
+
+
 def _among(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Where `labels` is one of `wanted` (non-negative integers), by a lookup table."""
     wanted = np.asarray(wanted, dtype=np.intp)
@@ -502,8 +506,7 @@ def _paper_level(ink: np.ndarray) -> np.ndarray:
     paper = _median(opened)
     rise = 0.1 if noise_level(small) < CLEAN_NOISE else BLOB_LEVEL
     high = opened > paper + rise * (_percentile(small, 99) - paper)
-    labels, _ = label_components(high)
-    opened = np.where(high & ~_among(labels, np.concatenate(_sides(labels))), paper, opened)
+    opened = np.where(high & ~_joined_to_edge(high), paper, opened)
     # Brought back to full size, a sharp step (a sheet's edge against the desk) comes back blurred,
     # and the sharp original would stand out of it as a thin line along the edge: a small maximum
     # filter lifts the paper level to the step's top there. Strokes are gone from it already.
@@ -2073,12 +2076,13 @@ def _filled_sheet(kept: np.ndarray, gray: np.ndarray, read: np.ndarray, sure: fl
         return False
     # The strokes lie on the page's side of the sheet's level (not ink, where the sheet was ink),
     # enclosed by it: the blurred edge of a thick digit's own stroke reaches its box's side.
-    sheet_level, page = float(_median(level[sheet])), gray[~kept]
-    towards_page = 1.0 if page.size and float(_median(page)) > sheet_level else -1.0
-    light = (level - sheet_level) * towards_page >= 0.5
-    labels, _ = label_components(light)
-    strokes = light & ~_among(labels, np.concatenate(_sides(labels))) if page.size else ()
-    return (np.sum(strokes) >= SHEET_HOLES * sheet.size
+    page, strokes = gray[~kept], 0
+    if page.size:  # (a sheet covering the whole picture leaves no page to tell their side by)
+        sheet_level = float(_median(level[sheet]))
+        towards_page = 1.0 if float(_median(page)) > sheet_level else -1.0
+        light = (level - sheet_level) * towards_page >= 0.5
+        strokes = int(np.sum(light & ~_joined_to_edge(light)))
+    return (strokes >= SHEET_HOLES * sheet.size
             or (not photo and read.max() < _sure_log_probability(sure / 10)))
 
 
