@@ -157,6 +157,8 @@ def _known_other_kind(source: str | Path | BinaryIO) -> str:
             start = source.read(1024)
     except OSError:
         return ""
+    if not start:  # an interrupted download or copy leaves one
+        return "an empty file (0 bytes), not an image"
     if start.startswith(b"%PDF"):
         return "a PDF document, not a picture: export its page as PNG or JPEG (e.g. `pdftoppm -png`)"
     if b"<svg" in start.lower():
@@ -603,10 +605,9 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     rooted at its first pixel; a few rounds, however long the strokes. Worked on the box around
     the mask, where the ink is."""
     result = np.zeros(mask.shape, np.intp)
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if not len(rows):
+    box = nonzero_box(mask)
+    if box is None:
         return result, 0
-    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     h, w = mask[box].shape
     background = h * w
     inked = np.flatnonzero(mask[box])
@@ -1347,6 +1348,10 @@ def _make_the_lines(chosen: np.ndarray, quarters: list[np.ndarray]) -> bool:
             and any(len(quarter) for quarter in quarters))
 
 
+# Ink mostly on the ruling's pixels is a digit where CLEAR_OF_LINES of it lies LINE_CLEARANCE pixels
+# or more from them (a faint 7 across a fine squared grid: a fifth) and its box is no thinner than
+# COMPACT_DIGIT of its length (a stretch of a line found only in part is a thin box).
+LINE_CLEARANCE, CLEAR_OF_LINES, COMPACT_DIGIT = 2, 0.1, 0.4
 DOT_SIZE = 0.03  # a dot grid's dots are at most this share of the picture across (a 1's stroke is as wide)
 DOT_GRID_LEAST, DOT_GRID_MOST = 25, 2000  # specks that can make a dot grid (a grainy photo's many more are grain)
 
@@ -1610,7 +1615,14 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
     if photo:
         usable &= (_lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN) | (level >= SHADOW_DARKEST)
     if on_lines is not None:
-        usable &= np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area
+        # What the ruling's subtraction missed lies on the lines' pixels, or along them where a
+        # line was found in part: long and thin. A faint digit crossing a fine grid on a small
+        # picture has half its pixels on them too, but a compact box, and strokes well clear of them.
+        beside_lines = _square_filter(on_lines, 2 * LINE_CLEARANCE + 1, np.maximum)
+        clear_of_lines = np.bincount(labels[~beside_lines], minlength=count + 1)[1:]
+        compact = np.minimum(height, width) >= COMPACT_DIGIT * np.maximum(height, width)
+        usable &= ((np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area)
+                   | ((clear_of_lines >= CLEAR_OF_LINES * area) & compact))
     # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it
     # may belong to one (a 7's or a 5's bar drawn apart): it joins a digit, it does not start one.
     flat = (width >= 0.15 * w) & (height <= 0.15 * width)
@@ -1909,8 +1921,8 @@ def _wide_digit_prior(aspect: np.ndarray) -> np.ndarray:
 
 def _aspect(mask: np.ndarray) -> float:
     """Width over height of the box around a mask's pixels."""
-    rows, columns = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    return (columns[-1] - columns[0] + 1) / (rows[-1] - rows[0] + 1)
+    rows, columns = nonzero_box(mask)
+    return (columns.stop - columns.start) / (rows.stop - rows.start)
 
 
 def read_picture_digits(full: np.ndarray, shown: dict | None = None, single: bool = False,
@@ -2067,10 +2079,9 @@ def _filled_sheet(kept: np.ndarray, gray: np.ndarray, read: np.ndarray, sure: fl
     read unsure fill 0.78 of their box at most, and those filling 0.7 or more are read 0.12 or
     higher. A thick digit filling its box holds few such pixels, a 1 none: of USPS's 2,007 digits,
     12 thick 0s and 8s (their loops) pass, and are read the same, a little surer."""
-    if not kept.any():
+    box = nonzero_box(kept)
+    if box is None:
         return False
-    rows, columns = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
-    box = (slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1))
     sheet, level = kept[box], gray[box]
     if sheet.sum() < SHEET_FILL * sheet.size:
         return False
@@ -2221,10 +2232,21 @@ def _centred(ink: np.ndarray, mask: np.ndarray, noise: float) -> np.ndarray:
     return fit_in_28(digit)
 
 
+def nonzero_box(image: np.ndarray) -> tuple[slice, slice] | None:
+    """The rows and columns that hold any ink (nonzero values), as slices of the image; None where
+    it holds none."""
+    rows, columns = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
+    if not len(rows):
+        return None
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
 def cropped_to_ink(image: np.ndarray) -> np.ndarray:
-    """The image cut to the rows and columns that hold any ink (nonzero values)."""
-    rows, cols = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
-    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    """The image cut to the rows and columns that hold any ink (nonzero values); it must hold some."""
+    box = nonzero_box(image)
+    if box is None:
+        raise ValueError("no ink to crop the image to")
+    return image[box]
 
 
 def fit_in_28(digit: np.ndarray) -> np.ndarray:

@@ -37,6 +37,17 @@ def test_no_package_module_imports_an_entry_script_or_a_tool():
         assert not imported_modules(module) & forbidden, module.name
 
 
+def test_no_module_defines_a_top_level_name_twice():
+    # A second `def` of a name silently replaces the first for every caller in the module (a
+    # helper added under an existing function's name once changed every reading).
+    sources = [*REPO_DIR.glob("*.py"), *(REPO_DIR / "mnist_cnn").glob("*.py"), *(REPO_DIR / "tools").glob("*.py"),
+               *(REPO_DIR / "tests").glob("*.py")]
+    for path in sources:
+        names = [node.name for node in ast.parse(path.read_text()).body
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        assert len(names) == len(set(names)), (path.name, sorted({n for n in names if names.count(n) > 1}))
+
+
 def test_default_output_folders_are_anchored_to_the_repo():
     for architecture, spec in MODELS.items():
         folder = Path(spec.defaults.output_dir)

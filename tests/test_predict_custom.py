@@ -240,8 +240,10 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
     Image.new("L", (100, 100), 255).save(tmp_path / "blank.png")
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")  # what a scanner's app may save
     (tmp_path / "seven.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0L9 9"/></svg>')
+    (tmp_path / "cut.jpg").write_bytes(b"")  # an interrupted copy
     result = run_cli(good, tmp_path / "notes.png", tmp_path / "huge.png", tmp_path / "blank.png",
-                     tmp_path / "missing.png", tmp_path / "scan.pdf", tmp_path / "seven.svg", "--model", BASIC_MODEL)
+                     tmp_path / "missing.png", tmp_path / "scan.pdf", tmp_path / "seven.svg", tmp_path / "cut.jpg",
+                     "--model", BASIC_MODEL)
     assert result.returncode == 1
     assert f"{good}: 7 (" in result.stdout
     errors = result.stderr.splitlines()
@@ -251,6 +253,7 @@ def test_cli_bad_files_are_reported_and_the_rest_classified(mnist, tmp_path):
     assert any("missing.png: error: cannot read the image" in line for line in errors)
     assert any("scan.pdf: error: a PDF document, not a picture: export its page as PNG" in line for line in errors)
     assert any("seven.svg: error: an SVG drawing (shapes, not pixels): export it as PNG" in line for line in errors)
+    assert any("cut.jpg: error: an empty file (0 bytes), not an image" in line for line in errors)
 
 
 def test_cli_json_top_k_and_plot(mnist, tmp_path):
