@@ -1350,8 +1350,9 @@ def _make_the_lines(chosen: np.ndarray, quarters: list[np.ndarray]) -> bool:
 
 # Ink mostly on the ruling's pixels is a digit where CLEAR_OF_LINES of it lies LINE_CLEARANCE pixels
 # or more from them (a faint 7 across a fine squared grid: a fifth) and its box is no thinner than
-# COMPACT_DIGIT of its length (a stretch of a line found only in part is a thin box).
-LINE_CLEARANCE, CLEAR_OF_LINES, COMPACT_DIGIT = 2, 0.1, 0.4
+# COMPACT_DIGIT of its length (a stretch of a line found only in part is a thin box) and spans at
+# most GRID_SPAN of the picture each way (a grid found only in part spans the sheet).
+LINE_CLEARANCE, CLEAR_OF_LINES, COMPACT_DIGIT, GRID_SPAN = 2, 0.1, 0.4, 0.6
 DOT_SIZE = 0.03  # a dot grid's dots are at most this share of the picture across (a 1's stroke is as wide)
 DOT_GRID_LEAST, DOT_GRID_MOST = 25, 2000  # specks that can make a dot grid (a grainy photo's many more are grain)
 
@@ -1616,11 +1617,13 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         usable &= (_lean_across(labels, count, ink, height >= width) <= SHADOW_LEAN) | (level >= SHADOW_DARKEST)
     if on_lines is not None:
         # What the ruling's subtraction missed lies on the lines' pixels, or along them where a
-        # line was found in part: long and thin. A faint digit crossing a fine grid on a small
-        # picture has half its pixels on them too, but a compact box, and strokes well clear of them.
+        # line was found in part: long and thin, or a grid found in part: across the sheet. A faint
+        # digit crossing a fine grid on a small picture has half its pixels on them too, but a
+        # compact box, and strokes well clear of them.
         beside_lines = _square_filter(on_lines, 2 * LINE_CLEARANCE + 1, np.maximum)
         clear_of_lines = np.bincount(labels[~beside_lines], minlength=count + 1)[1:]
-        compact = np.minimum(height, width) >= COMPACT_DIGIT * np.maximum(height, width)
+        compact = ((np.minimum(height, width) >= COMPACT_DIGIT * np.maximum(height, width))
+                   & (height <= GRID_SPAN * h) & (width <= GRID_SPAN * w))
         usable &= ((np.bincount(labels[on_lines], minlength=count + 1)[1:] < 0.5 * area)
                    | ((clear_of_lines >= CLEAR_OF_LINES * area) & compact))
     # A flat stroke is no digit on its own (the edge of a sheet, a stretch of a line), though it
