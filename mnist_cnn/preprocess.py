@@ -677,7 +677,6 @@ STRICTER_NOISE = 1.6  # the second look's noise: ink above 4 and 8 times the pap
 def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
                 score: Callable[[np.ndarray], np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     weak, strong = ink_levels(ink, noise)
-    weak = _without_edge_specks(ink, weak, strong, noise)
     # A drawing, or a tiny picture enlarged, has no shadows (see _select_digit).
     select = functools.partial(_select_unsmudged, smallest=smallest, photo=noise >= CLEAN_NOISE)
     lines = ruling_level(ink, noise, shrunk=shrunk)
@@ -694,46 +693,12 @@ def _find_digit(ink: np.ndarray, noise: float, smallest: float, shrunk: bool,
         # read as it is, still without what lies mostly on the lines' own pixels (a blank sheet's grid).
         line_pixels = (lines > 0) & (ink < 2 * lines)
         cleaned_weak, cleaned_strong = ink_levels(cleaned, noise)
-        cleaned_weak = _without_edge_specks(cleaned, cleaned_weak, cleaned_strong, noise)
         found = select(cleaned, cleaned_weak, cleaned_strong, on_lines=line_pixels)
         if found.any():
             return _without_lines(found, cleaned_weak, cleaned, score, noise), cleaned
         found = select(ink, weak, strong, on_lines=line_pixels)
         return _without_lines(found, weak, ink, score, noise), ink
     return _without_lines(select(ink, weak, strong), weak, ink, score, noise), ink
-
-
-def _without_edge_specks(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, noise: float) -> np.ndarray:
-    """`weak` less the faint ink by which specks at the picture's edge (unevenly lit paper in a
-    corner) join a digit beside the middle of the picture, which would be dropped with them as a
-    desk (a digit cropped tight reaches the middle, and is kept): in a piece of ink whose strong ink
-    reaches the edge only in specks (each at most EDGE_SPECK of its largest strong stroke, which does
-    not reach it), only the ink held to the second look's standard (see find_digit) stays."""
-    labels, count = _bridged_components(weak)
-    strong_labels, strong_count = label_components(strong)
-    if count == 0 or strong_count == 0:
-        return weak
-    size = np.bincount(strong_labels.ravel(), minlength=strong_count + 1)[1:]
-    on_edge = np.zeros(strong_count + 1, bool)
-    on_edge[np.concatenate(_sides(strong_labels))] = True
-    on_edge = on_edge[1:]
-    owner = np.zeros(strong_count + 1, np.intp)  # the piece of ink each strong piece lies in
-    ys, xs = np.nonzero(strong_labels)
-    owner[strong_labels[ys, xs]] = labels[ys, xs]
-    owner = owner[1:]
-    largest, largest_speck = np.zeros(count + 1), np.zeros(count + 1)
-    np.maximum.at(largest, owner, size)
-    np.maximum.at(largest_speck, owner[on_edge], size[on_edge])
-    h, w = weak.shape
-    in_middle = np.zeros(count + 1, bool)
-    in_middle[labels[h // 3:h - h // 3, w // 3:w - w // 3]] = True
-    joined = np.flatnonzero((largest_speck > 0) & (largest_speck <= EDGE_SPECK * largest) & ~in_middle)
-    if not len(joined):
-        return weak
-    return np.where(_among(labels, joined), ink_levels(ink, STRICTER_NOISE * noise)[0], weak)
-
-
-EDGE_SPECK = 0.02
 
 
 def _select_unsmudged(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, **options) -> np.ndarray:

@@ -100,15 +100,6 @@ def test_numbers_of_photographed_test_digits(mnist, model):
     assert close_counted >= 14  # 18 measured (8 before the ink's core told close digits apart)
 
 
-@pytest.mark.parametrize("seed", [218, 297])
-def test_a_digit_joined_to_the_pictures_edge_by_specks_of_paper_is_read_beside_the_other(mnist, model, seed):
-    # Test digits 2 * seed and the next, spaced, photographed: the right one, beside the middle of the
-    # picture, is joined by faint ink to specks of unevenly lit paper at the edge; it was dropped with
-    # them as a desk, and the number read as its other digit alone ("83" as a sure 3, "63" as 3).
-    picture, truth = number_photo(mnist, range(2 * seed, 2 * seed + 2), "spaced", seed=seed)
-    assert read(model, picture) == truth
-
-
 def test_a_number_written_on_a_line_is_read_without_it(mnist, model):
     """A form's line under the digits, touching them and running on past the number both ways."""
     rng = np.random.default_rng(8)
