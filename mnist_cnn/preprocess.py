@@ -1620,7 +1620,7 @@ def _select_digit(ink: np.ndarray, weak: np.ndarray, strong: np.ndarray, on_line
         # line was found in part: long and thin, or a grid found in part: across the sheet. A faint
         # digit crossing a fine grid on a small picture has half its pixels on them too, but a
         # compact box, and strokes well clear of them.
-        beside_lines = _square_filter(on_lines, 2 * LINE_CLEARANCE + 1, np.maximum)
+        beside_lines = _dilate(on_lines, 2 * LINE_CLEARANCE + 1)
         clear_of_lines = np.bincount(labels[~beside_lines], minlength=count + 1)[1:]
         compact = ((np.minimum(height, width) >= COMPACT_DIGIT * np.maximum(height, width))
                    & (height <= GRID_SPAN * h) & (width <= GRID_SPAN * w))
